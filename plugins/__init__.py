@@ -1,0 +1,1 @@
+"""Optional plug-ins that ship with the portal (connectors and the like)."""

@@ -1,0 +1,1 @@
+"""Approval chains: the steps a request walks once it is submitted."""

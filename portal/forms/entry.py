@@ -1,0 +1,269 @@
+"""Filling in a form: the draft kept while typing, the field views the page draws, and the
+conversion of valid answers into a submitted request."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app, request
+from flask_babel import get_locale, get_timezone
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from sqlalchemy import select
+
+from portal.accounts.models import User
+from portal.extensions import db
+from portal.forms import uploads
+from portal.forms.builder import (
+    answers_from_formdata,
+    build_form_class,
+    validate_visible,
+    visible_names,
+)
+from portal.forms.definition import FieldDef, FormDef, localize
+from portal.forms.field_types import EntryContext, FieldType
+from portal.forms.models import Form
+from portal.forms.service import field_types, form_def_of
+from portal.requests.models import Attachment, ChangeRequest, Draft
+from portal.requests.numbering import next_number
+
+DRAFT_TOKEN_MAX_AGE = 7 * 24 * 3600
+
+
+def entry_context(form_def: FormDef) -> EntryContext:
+    return EntryContext(
+        locale=str(get_locale()),
+        default_language=form_def.default_language,
+        timezone=ZoneInfo(str(get_timezone())),
+    )
+
+
+# -- who is typing ----------------------------------------------------------------------------
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="portal.draft")
+
+
+def draft_token(user: User, form: Form) -> str:
+    """Signed proof, kept in the page, that this person opened this form: it lets their
+    answers be saved even when their sign-in has ended meanwhile, so nothing typed is lost."""
+    return _serializer().dumps({"u": user.id, "f": form.id})
+
+
+def typing_user(form: Form) -> tuple[User | None, bool]:
+    """The person whose draft this is, and whether they are still signed in."""
+    if current_user.is_authenticated:
+        return current_user._get_current_object(), True
+    token = request.form.get("draft_token", "")
+    try:
+        data = _serializer().loads(token, max_age=DRAFT_TOKEN_MAX_AGE)
+    except BadSignature:
+        return None, False
+    user = db.session.get(User, data.get("u")) if data.get("f") == form.id else None
+    return (user if user is not None and user.active else None), False
+
+
+def may_submit(user: User) -> bool:
+    """Requests belong to a client organisation, so clients are the ones who submit."""
+    return user.is_client and user.organisation_id is not None
+
+
+# -- drafts -----------------------------------------------------------------------------------
+
+
+def find_draft(user: User, form: Form) -> Draft | None:
+    return db.session.scalar(
+        select(Draft).where(Draft.user_id == user.id, Draft.form_id == form.id)
+    )
+
+
+def draft_for(user: User, form: Form) -> Draft:
+    """The person's draft of this form, started on the published version when new."""
+    draft = find_draft(user, form)
+    if draft is None:
+        draft = Draft(user=user, form=form, form_version=form.published, answers={})
+        db.session.add(draft)
+        db.session.flush()
+    return draft
+
+
+# -- what the page draws ----------------------------------------------------------------------
+
+
+@dataclass
+class FieldView:
+    """One field as the page draws it."""
+
+    field: FieldDef
+    type: FieldType
+    bound: Any
+    label: str
+    help: str
+    placeholder: str
+    visible: bool
+    condition: str | None
+    errors: list[str] = field(default_factory=list)
+    files: list[Attachment] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.field.name
+
+
+@dataclass
+class Entry:
+    """A form being filled in: its definition, the bound WTForms form and the field views."""
+
+    form: Form
+    form_def: FormDef
+    wtform: Any
+    raw: dict[str, Any]
+    visible: set[str]
+    views: list[FieldView]
+    ctx: EntryContext
+
+    def view(self, name: str) -> FieldView | None:
+        return next((v for v in self.views if v.name == name), None)
+
+    @property
+    def has_errors(self) -> bool:
+        return any(v.errors for v in self.views)
+
+
+def open_entry(form: Form, draft: Draft | None, formdata=None) -> Entry:  # noqa: ANN001
+    """Bind the form to posted data, else to the draft's saved answers, else to defaults."""
+    from portal.forms.builder import draft_formdata
+
+    version = draft.form_version if draft is not None else form.published
+    form_def = form_def_of(version)
+    types = field_types()
+    ctx = entry_context(form_def)
+    form_class = build_form_class(form_def, types, ctx)
+    if formdata is None and draft is not None and draft.answers:
+        formdata = draft_formdata(draft.answers)
+    wtform = form_class(formdata=formdata) if formdata is not None else form_class(formdata=None)
+    raw = answers_from_formdata(form_def, formdata, types) if formdata is not None else _defaults(form_def)
+    visible = visible_names(form_def, raw)
+    files = draft.attachments if draft is not None else []
+    views = []
+    for f in form_def.fields:
+        views.append(
+            FieldView(
+                field=f,
+                type=types[f.type],
+                bound=wtform[f.name] if f.name in wtform else None,
+                label=localize(f.label, ctx.locale, form_def.default_language),
+                help=localize(f.help, ctx.locale, form_def.default_language),
+                placeholder=localize(f.placeholder, ctx.locale, form_def.default_language),
+                visible=f.name in visible,
+                condition=json.dumps(f.visible_if.tree) if f.visible_if else None,
+                files=[a for a in files if a.field_name == f.name],
+            )
+        )
+    return Entry(form, form_def, wtform, raw, visible, views, ctx)
+
+
+def _defaults(form_def: FormDef) -> dict[str, Any]:
+    return {f.name: f.default for f in form_def.fields if f.has_value and f.default is not None}
+
+
+def check(entry: Entry, *, report_empty: bool) -> bool:
+    """Validate the visible fields and put each message beside its field.
+
+    While typing (``report_empty`` False) an empty field is not scolded for being empty;
+    on submit it is.
+    """
+    validate_visible(entry.wtform, entry.form_def, entry.visible)
+    ok = True
+    for view in entry.views:
+        if not view.visible or not view.field.has_value:
+            view.errors = []
+            continue
+        if view.type.widget == "file":
+            view.errors = _file_errors(view)
+        else:
+            view.errors = [str(e) for e in (view.bound.errors if view.bound is not None else [])]
+        if view.errors:
+            ok = False
+        empty = not view.files if view.type.widget == "file" else _is_empty(entry.raw.get(view.name))
+        if not report_empty and empty:
+            view.errors = []
+    return ok
+
+
+def _file_errors(view: FieldView) -> list[str]:
+    count = len(view.files)
+    limit = view.field.extra.get("max_files") or (10 if view.field.multiple else 1)
+    if view.field.required and count == 0:
+        return [str(_l("Add at least one file."))]
+    if count > limit:
+        return [str(_l("Add at most %(num)d files.", num=limit))]
+    return []
+
+
+def _is_empty(value: Any) -> bool:
+    return value in (None, "", [], False)
+
+
+# -- submitting -------------------------------------------------------------------------------
+
+
+def stored_answers(entry: Entry) -> dict[str, Any]:
+    """The visible answers as JSON values, each converted by its field type."""
+    from portal.default_plugins.field_types import MoneyType
+
+    answers: dict[str, Any] = {}
+    for view in entry.views:
+        if not view.visible or not view.field.has_value:
+            continue
+        if view.type.widget == "file":
+            value = [
+                {"id": a.id, "filename": a.filename, "content_type": a.content_type, "size": a.size}
+                for a in view.files
+            ] or None
+        elif isinstance(view.type, MoneyType):
+            value = MoneyType.money_value(view.bound)
+        else:
+            value = view.type.to_storage(view.bound.data, view.field, entry.ctx)
+        if value is not None:
+            answers[view.name] = value
+    return answers
+
+
+def request_title(entry: Entry, answers: dict[str, Any]) -> str:
+    """The answer that names the request: a field called ``title``, else the first text."""
+    if isinstance(answers.get("title"), str):
+        return answers["title"][:300]
+    for view in entry.views:
+        if view.field.type == "text" and isinstance(answers.get(view.name), str):
+            return answers[view.name][:300]
+    return localize(entry.form_def.title, entry.ctx.locale, entry.form_def.default_language)[:300]
+
+
+def submit(entry: Entry, draft: Draft, user: User) -> ChangeRequest:
+    """Turn a valid draft into a request; its files move with it. The caller commits."""
+    answers = stored_answers(entry)
+    change = ChangeRequest(
+        number=next_number(entry.form_def.number_prefix),
+        form_version=draft.form_version,
+        organisation_id=user.organisation_id,
+        requester=user,
+        title=request_title(entry, answers),
+        answers=answers,
+    )
+    db.session.add(change)
+    kept = {a["id"] for value in answers.values() if isinstance(value, list) for a in value if isinstance(a, dict)}
+    for attachment in list(draft.attachments):
+        if attachment.id in kept:
+            attachment.request = change
+            attachment.draft = None
+        else:  # a file of a field that ended up hidden: not part of the request
+            uploads.path_of(current_app.config["UPLOAD_FOLDER"], attachment.storage_key).unlink(missing_ok=True)
+            db.session.delete(attachment)
+    db.session.delete(draft)
+    return change

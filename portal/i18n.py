@@ -1,0 +1,96 @@
+"""Language and time zone: who sees which, and how times are shown.
+
+The language is the person's own choice (profile), else the one they picked in this
+browser, else the browser's Accept-Language. The time zone is the profile's, else the
+browser's (sent by portal.js in the ``tz`` cookie), else the organisation's, else the
+portal default. Times are stored in UTC and only turned local when shown.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import Flask, current_app, g, request, session
+from flask_babel import format_datetime, get_locale, get_timezone
+from flask_login import current_user
+
+from portal.extensions import babel
+from portal.forms.definition import localize
+
+
+def available_locales() -> list[str]:
+    """English plus every language with a catalogue in translations/."""
+    from portal import PROJECT_ROOT
+
+    found = {"en"}
+    folder = PROJECT_ROOT / "translations"
+    if folder.is_dir():
+        found |= {p.name for p in folder.iterdir() if (p / "LC_MESSAGES").is_dir()}
+    return sorted(found)
+
+
+def valid_zone(name: str | None) -> str | None:
+    if not name or len(name) > 64:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    return name
+
+
+def select_locale() -> str:
+    user = current_user
+    if user and user.is_authenticated and user.locale:
+        return user.locale
+    chosen = session.get("locale")
+    locales = current_app.config.setdefault("PORTAL_LOCALES", available_locales())
+    if chosen in locales:
+        return chosen
+    return request.accept_languages.best_match(locales) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def select_timezone() -> str:
+    user = current_user
+    if user and user.is_authenticated and valid_zone(user.timezone):
+        return user.timezone
+    browser = valid_zone(request.cookies.get("tz"))
+    if browser:
+        return browser
+    if user and user.is_authenticated and user.organisation and valid_zone(
+        user.organisation.timezone
+    ):
+        return user.organisation.timezone
+    return current_app.config["BABEL_DEFAULT_TIMEZONE"]
+
+
+def local_time(moment: datetime | None, format: str = "medium") -> str:
+    """A stored UTC time in the viewer's zone, with the zone's abbreviation (CET, EST, CST)."""
+    if moment is None:
+        return ""
+    return f"{format_datetime(moment, format)} {format_datetime(moment, 'zzz')}"
+
+
+def admin_text(texts, default_language: str = "en") -> str:  # noqa: ANN001
+    """Text an admin wrote, in the viewer's language when the admin gave it. Never gettext:
+    it is escaped like any other data when rendered."""
+    if isinstance(texts, str):
+        return texts
+    return localize(texts or {}, str(get_locale()), default_language)
+
+
+def init_app(app: Flask) -> None:
+    from portal import PROJECT_ROOT
+
+    babel.init_app(
+        app,
+        locale_selector=select_locale,
+        timezone_selector=select_timezone,
+        default_translation_directories=str(PROJECT_ROOT / "translations"),
+    )
+    app.jinja_env.filters["localtime"] = local_time
+    app.jinja_env.filters["admin_text"] = admin_text
+    app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["get_timezone"] = get_timezone
+

@@ -1,0 +1,20 @@
+"""Every model, imported in one place so Alembic and the shell see the whole schema."""
+
+from portal.accounts.models import LoginAttempt, Organisation, Role, User, UserSession
+from portal.forms.models import Form, FormVersion
+from portal.requests.models import Attachment, ChangeRequest, Draft, RequestCounter, RequestStatus
+
+__all__ = [
+    "Attachment",
+    "ChangeRequest",
+    "Draft",
+    "Form",
+    "FormVersion",
+    "LoginAttempt",
+    "Organisation",
+    "RequestCounter",
+    "RequestStatus",
+    "Role",
+    "User",
+    "UserSession",
+]

@@ -1,0 +1,135 @@
+"""Following requests: the list with statuses, one request, its files."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from flask import abort, current_app, render_template, request, send_file, url_for
+from flask_babel import get_locale, get_timezone
+from flask_login import current_user, login_required
+from sqlalchemy import select
+
+from portal.extensions import db
+from portal.forms import uploads
+from portal.forms.field_types import DisplayContext
+from portal.forms.service import field_types, form_def_of
+from portal.requests import bp
+from portal.requests.access import attachment_or_404, request_or_404, visible_requests
+from portal.requests.models import ChangeRequest, RequestStatus
+
+PAGE_SIZE = 50
+
+
+@bp.get("/")
+@login_required
+def index():
+    """My requests (clients: their organisation's) or all requests (staff), newest first."""
+    user = current_user._get_current_object()
+    query = visible_requests(user)
+    status = request.args.get("status", "")
+    if status in {s.value for s in RequestStatus}:
+        query = query.where(ChangeRequest.status == status)
+    mine = request.args.get("mine") == "1"
+    if mine:
+        query = query.where(ChangeRequest.requester_id == user.id)
+    page = max(request.args.get("page", 1, type=int), 1)
+    rows = db.session.scalars(
+        query.order_by(ChangeRequest.submitted_at.desc(), ChangeRequest.id.desc())
+        .limit(PAGE_SIZE + 1)
+        .offset((page - 1) * PAGE_SIZE)
+    ).all()
+    fragment = request.htmx and request.args.get("fragment") == "rows"
+    template = "requests/_rows.html" if fragment else "requests/index.html"
+    return render_template(
+        template,
+        rows=rows[:PAGE_SIZE],
+        has_more=len(rows) > PAGE_SIZE,
+        page=page,
+        status=status,
+        mine=mine,
+        statuses=list(RequestStatus),
+    )
+
+
+def display_context() -> DisplayContext:
+    return DisplayContext(
+        locale=str(get_locale()),
+        default_language="en",
+        timezone=ZoneInfo(str(get_timezone())),
+        file_url=lambda attachment_id: url_for("requests.download", attachment_id=attachment_id),
+    )
+
+
+def answer_rows(change: ChangeRequest) -> list[dict]:
+    """The answers as label/value pairs, read through the version they were given for.
+
+    Answers whose field the version does not know (data imported or written by a newer
+    tool) are still shown, under their stored name: nothing given is ever hidden.
+    """
+    form_def = form_def_of(change.form_version)
+    types = field_types()
+    ctx = display_context()
+    ctx = DisplayContext(ctx.locale, form_def.default_language, ctx.timezone, ctx.file_url)
+    rows, seen = [], set()
+    for field in form_def.fields:
+        if not field.has_value:
+            rows.append({"section": field})
+            continue
+        seen.add(field.name)
+        if field.name not in change.answers:
+            continue
+        value = types[field.type].display(change.answers[field.name], field, ctx)
+        rows.append({"field": field, "value": value})
+    for name, value in change.answers.items():
+        if name not in seen:
+            rows.append({"name": name, "value": types["text"].display(value, None, ctx)})
+    # A section with nothing answered under it is left out.
+    kept = []
+    for row in rows:
+        if "section" in row and kept and "section" in kept[-1]:
+            kept.pop()
+        kept.append(row)
+    if kept and "section" in kept[-1]:
+        kept.pop()
+    return kept
+
+
+@bp.get("/requests/<number>")
+@login_required
+def detail(number: str):
+    change = request_or_404(current_user, number)
+    return render_template(
+        "requests/detail.html",
+        change=change,
+        form_def=form_def_of(change.form_version),
+        rows=answer_rows(change),
+    )
+
+
+@bp.get("/requests/<number>/submitted")
+@login_required
+def submitted(number: str):
+    change = request_or_404(current_user, number)
+    return render_template("requests/submitted.html", change=change)
+
+
+@bp.get("/files/<int:attachment_id>")
+@login_required
+def download(attachment_id: int):
+    attachment = attachment_or_404(current_user, attachment_id)
+    path = uploads.path_of(current_app.config["UPLOAD_FOLDER"], attachment.storage_key)
+    if not path.is_file():
+        abort(404)
+    inline = attachment.content_type in uploads.SAFE_INLINE and request.args.get("download") != "1"
+    response = send_file(
+        path,
+        mimetype=attachment.content_type,
+        as_attachment=not inline,
+        download_name=attachment.filename,
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
+
+
