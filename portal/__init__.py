@@ -59,6 +59,10 @@ def create_app(
     requests.init_app(app)
     health.init_app(app)
     errors.init_app(app)
+
+    from portal.demo import demo_command
+
+    app.cli.add_command(demo_command)
     return app
 
 

@@ -11,7 +11,6 @@ import click
 from flask.cli import FlaskGroup
 
 from portal import create_app
-from portal.demo import demo_command
 
 
 def _create_app():  # noqa: ANN202
@@ -21,6 +20,3 @@ def _create_app():  # noqa: ANN202
 @click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True)
 def cli() -> None:
     """The change-request portal."""
-
-
-cli.add_command(demo_command)

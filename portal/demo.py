@@ -52,7 +52,8 @@ SAMPLE_REQUESTS = [
         "business_value": "high",
         "affected_systems": ["website", "crm"],
         "desired_date": "2027-02-01",
-        "impact_cost": "medium", "impact_time": "medium", "impact_resources": "medium", "impact_risk": "medium",
+        "impact_cost": "medium", "impact_time": "medium",
+        "impact_resources": "medium", "impact_risk": "medium",
     }),
     ("client1@example.com", RequestStatus.COMPLETED, 21, {
         "title": "Change the invoice footer address",
@@ -74,7 +75,9 @@ def shipped_form_text(filename: str) -> str:
 def make_demo() -> list[str]:
     """Create what is missing of the demo workspace; returns what was created."""
     created: list[str] = []
-    version, new = publish(parse_definition_text(shipped_form_text(CHANGE_REQUEST_FORM), CHANGE_REQUEST_FORM))
+    version, new = publish(
+        parse_definition_text(shipped_form_text(CHANGE_REQUEST_FORM), CHANGE_REQUEST_FORM)
+    )
     if new:
         created.append(f"form {version.form.name} v{version.number}")
     users = {}
@@ -122,10 +125,13 @@ def demo_command() -> None:
     """Bring the database up to date and fill it with a demo workspace."""
     upgrade()
     created = make_demo()
-    click.echo("Demo workspace ready" + (f" ({len(created)} things added)." if created else " (nothing new)."))
+    click.echo(
+        "Demo workspace ready"
+        + (f" ({len(created)} things added)." if created else " (nothing new).")
+    )
     click.echo(f"Database: {current_app.config['SQLALCHEMY_DATABASE_URI']}")
     click.echo(f"Sign in with any of these (password: {DEMO_PASSWORD}):")
-    for email, name, role, organisation, _locale, _zone in PEOPLE:
+    for email, _name, role, organisation, _locale, _zone in PEOPLE:
         where = f", {organisation}" if organisation else ""
         click.echo(f"  {email:<24} {role.value}{where}")
     click.echo("Start the portal with `portal run`, then open http://127.0.0.1:5000")

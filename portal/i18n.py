@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Flask, current_app, g, request, session
+from flask import Flask, current_app, request, session
 from flask_babel import format_datetime, get_locale, get_timezone
 from flask_login import current_user
 
@@ -48,7 +48,9 @@ def select_locale() -> str:
     locales = current_app.config.setdefault("PORTAL_LOCALES", available_locales())
     if chosen in locales:
         return chosen
-    return request.accept_languages.best_match(locales) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    return (
+        request.accept_languages.best_match(locales) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    )
 
 
 def select_timezone() -> str:
@@ -58,8 +60,11 @@ def select_timezone() -> str:
     browser = valid_zone(request.cookies.get("tz"))
     if browser:
         return browser
-    if user and user.is_authenticated and user.organisation and valid_zone(
-        user.organisation.timezone
+    if (
+        user
+        and user.is_authenticated
+        and user.organisation
+        and valid_zone(user.organisation.timezone)
     ):
         return user.organisation.timezone
     return current_app.config["BABEL_DEFAULT_TIMEZONE"]
@@ -93,4 +98,3 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["admin_text"] = admin_text
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["get_timezone"] = get_timezone
-

@@ -119,7 +119,9 @@ class Accounts:
 
     def login(self, client, email: str, password: str = PASSWORD):
         token = csrf_token(client, "/login")
-        return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+        return client.post(
+            "/login", data={"email": email, "password": password, "csrf_token": token}
+        )
 
 
 @pytest.fixture

@@ -6,9 +6,10 @@ bp = Blueprint("accounts", __name__, template_folder="templates")
 
 
 def init_app(app: Flask) -> None:
+    from flask_babel import lazy_gettext as _l
+
     from portal.accounts import cli, routes, sessions  # noqa: F401  (routes and loaders register themselves)
     from portal.extensions import login_manager
-    from flask_babel import lazy_gettext as _l
 
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"

@@ -28,7 +28,10 @@ def find_or_create_organisation(name: str) -> Organisation:
 @click.option("--email", required=True, help="Sign-in address.")
 @click.option("--name", required=True, help="Name shown to others.")
 @click.option(
-    "--role", type=click.Choice([r.value for r in Role]), default=Role.CLIENT.value, show_default=True
+    "--role",
+    type=click.Choice([r.value for r in Role]),
+    default=Role.CLIENT.value,
+    show_default=True,
 )
 @click.option("--organisation", help="Client organisation (required for clients; made if new).")
 @click.option("--locale", help="Language, such as en, de or zh_Hans.")

@@ -52,7 +52,11 @@ def login():
             response = render_template("accounts/login.html", form=form)
             return response, 429, {"Retry-After": str(wait)}
         user = db.session.scalar(select(User).where(func.lower(User.email) == email))
-        if user is not None and user.active and verify_password(user.password_hash, form.password.data):
+        if (
+            user is not None
+            and user.active
+            and verify_password(user.password_hash, form.password.data)
+        ):
             record_attempt(email, ip, request.user_agent.string, True, "ok")
             begin_session(user)
             db.session.commit()

@@ -67,7 +67,15 @@ def _number_range(field: FieldDef, low: Any = None, high: Any = None) -> list:
         message = _l("Enter a number of at least %(min)s.", min=low)
     else:
         message = _l("Enter a number of at most %(max)s.", max=high)
-    return [v.NumberRange(min=low, max=high, message=message)]
+    return [InRange(min=low, max=high, message=message)]
+
+
+class InRange(v.NumberRange):
+    """NumberRange that leaves a value that is not a number to the field's own message."""
+
+    def __call__(self, form, field) -> None:  # noqa: ANN001
+        if field.data is not None and not field.process_errors:
+            super().__call__(form, field)
 
 
 def _text(texts, ctx) -> str:  # noqa: ANN001
@@ -356,8 +364,10 @@ class DateTimeType(FieldType):
 # -- choices ----------------------------------------------------------------------------------
 
 
-def _choices(field: FieldDef, ctx: EntryContext) -> list[tuple[str, str]]:
-    return [(option.value, _text(option.label, ctx)) for option in field.options]
+def _choices(field: FieldDef, ctx: EntryContext) -> list[wtforms.SelectChoice]:
+    return [
+        wtforms.SelectChoice(option.value, _text(option.label, ctx)) for option in field.options
+    ]
 
 
 def _option_label(field: FieldDef | None, value: Any, ctx: DisplayContext) -> str:
@@ -373,7 +383,7 @@ class SelectType(FieldType):
     widget = "select"
 
     def make_field(self, field, label, ctx):
-        choices = [("", str(_l("Choose…")))] + _choices(field, ctx)
+        choices = [wtforms.SelectChoice("", str(_l("Choose…")))] + _choices(field, ctx)
         return wtforms.SelectField(
             **_kwargs(field, label, ctx, _presence(field)),
             choices=choices,
@@ -410,7 +420,9 @@ class MultiselectType(FieldType):
 
     def display(self, value, field, ctx):
         values = value if isinstance(value, list) else [value]
-        return ", ".join(_option_label(field, item, ctx) for item in values if item not in ("", None))
+        return ", ".join(
+            _option_label(field, item, ctx) for item in values if item not in ("", None)
+        )
 
 
 class CheckboxType(FieldType):
@@ -418,7 +430,9 @@ class CheckboxType(FieldType):
     widget = "checkbox"
 
     def make_field(self, field, label, ctx):
-        presence = [v.DataRequired(message=_l("Tick this box to continue."))] if field.required else []
+        presence = (
+            [v.DataRequired(message=_l("Tick this box to continue."))] if field.required else []
+        )
         return wtforms.BooleanField(**_kwargs(field, label, ctx, presence))
 
     def to_storage(self, data, field, ctx):

@@ -7,7 +7,6 @@ bp = Blueprint("forms", __name__, template_folder="templates", url_prefix="/form
 
 def init_app(app: Flask) -> None:
     from portal.forms import cli, routes  # noqa: F401  (routes register themselves)
-
     from portal.forms.uploads import accept_hint
 
     app.jinja_env.filters["accept_hint"] = accept_hint

@@ -69,7 +69,9 @@ def import_command(path: str) -> None:
 @forms.command("export")
 @click.argument("name")
 @click.option("--version", "number", type=int, help="A published version (default: the newest).")
-@click.option("--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True)
+@click.option(
+    "--format", "fmt", type=click.Choice(["yaml", "json"]), default="yaml", show_default=True
+)
 @with_appcontext
 def export_command(name: str, number: int | None, fmt: str) -> None:
     """Print a published definition, ready for `portal forms import`."""
@@ -84,4 +86,6 @@ def export_command(name: str, number: int | None, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(version.definition, ensure_ascii=False, indent=2))
     else:
-        click.echo(yaml.safe_dump(version.definition, allow_unicode=True, sort_keys=False), nl=False)
+        click.echo(
+            yaml.safe_dump(version.definition, allow_unicode=True, sort_keys=False), nl=False
+        )

@@ -120,10 +120,7 @@ def compile_condition(source: str, known_names: Collection[str] | None = None) -
         compiler = _Compiler(text)
         tree = compiler.boolean(expression.body)
     except SyntaxError as exc:
-        raise ConditionError(
-            N_("this is not a valid condition: %(error)s (at character %(position)s)"),
-            {"error": exc.msg, "position": exc.offset or 1},
-        ) from None
+        raise _syntax_error(text, exc) from None
     except (RecursionError, MemoryError):
         raise ConditionError(N_("the condition is nested too deeply")) from None
     except ValueError as exc:  # e.g. a NUL character, refused by the parser itself
@@ -137,6 +134,23 @@ def compile_condition(source: str, known_names: Collection[str] | None = None) -
         if unknown:
             raise ConditionError(N_("there is no field named '%(name)s'"), {"name": unknown[0]})
     return Condition(source=source, tree=tree, names=frozenset(compiler.names))
+
+
+def _syntax_error(text: str, exc: SyntaxError) -> ConditionError:
+    """Say where the condition stops making sense, with a hint for a lone ``=``."""
+    if re.search(r"(?<![=!<>])=(?!=)", text):
+        return ConditionError(
+            N_("this is not a valid condition: use == to compare, not = (%(text)s)"),
+            {"text": text},
+        )
+    if not exc.offset or exc.offset > len(text):
+        return ConditionError(
+            N_("this is not a valid condition: %(error)s (at the end)"), {"error": exc.msg}
+        )
+    return ConditionError(
+        N_("this is not a valid condition: %(error)s (at character %(position)s)"),
+        {"error": exc.msg, "position": exc.offset},
+    )
 
 
 class _Compiler:

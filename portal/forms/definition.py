@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import difflib
+import functools
 import json
 import math
 import re
@@ -266,8 +267,10 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                 duplicate = False
             if duplicate:
                 raise yaml.constructor.ConstructorError(
-                    "while reading a mapping", node.start_mark,
-                    f"found the key {key!r} twice", key_node.start_mark,
+                    "while reading a mapping",
+                    node.start_mark,
+                    f"found the key {key!r} twice",
+                    key_node.start_mark,
                 )
         return super().construct_mapping(node, deep=deep)
 
@@ -281,8 +284,13 @@ def parse_definition_text(text: str, filename: str = "") -> Any:
             text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise DefinitionError(
-                [Problem("", N_("the file is not UTF-8 text (byte %(position)s)"),
-                         {"position": exc.start + 1})]
+                [
+                    Problem(
+                        "",
+                        N_("the file is not UTF-8 text (byte %(position)s)"),
+                        {"position": exc.start + 1},
+                    )
+                ]
             ) from None
     text = text.removeprefix("\ufeff")
     if filename.lower().endswith(".json") or text.lstrip().startswith("{"):
@@ -307,8 +315,7 @@ def _parse_json(text: str) -> Any:
         for key, value in pairs:
             if key in data:
                 raise DefinitionError(
-                    [Problem("", N_("the key '%(key)s' appears twice in one object"),
-                             {"key": key})]
+                    [Problem("", N_("the key '%(key)s' appears twice in one object"), {"key": key})]
                 )
             data[key] = value
         return data
@@ -317,9 +324,13 @@ def _parse_json(text: str) -> Any:
         return json.loads(text, object_pairs_hook=unique_keys)
     except json.JSONDecodeError as exc:
         raise DefinitionError(
-            [Problem(f"line {exc.lineno}",
-                     N_("this is not valid JSON: %(error)s (column %(column)s)"),
-                     {"error": exc.msg, "column": exc.colno})]
+            [
+                Problem(
+                    f"line {exc.lineno}",
+                    N_("this is not valid JSON: %(error)s (column %(column)s)"),
+                    {"error": exc.msg, "column": exc.colno},
+                )
+            ]
         ) from None
 
 
@@ -378,10 +389,6 @@ class _At:
         """A place before every key of this mapping (for a key that is missing)."""
         return _At(self.path, self.order + (-1,))
 
-    def last(self) -> _At:
-        """A place after every key of this mapping (for checks across its keys)."""
-        return _At(self.path, self.order + (math.inf,))
-
 
 def load_definition(data: Any, field_types: Mapping[str, FieldTypeRules]) -> FormDef:
     """Validate ``data`` and build a :class:`FormDef`.
@@ -427,8 +434,10 @@ class _Loader:
 
     def load(self, data: Any) -> FormDef:
         if not isinstance(data, Mapping):
-            self.problem(_At(), N_("a form definition must be a mapping of keys such as "
-                                   "name, title and fields"))
+            self.problem(
+                _At(),
+                N_("a form definition must be a mapping of keys such as name, title and fields"),
+            )
             self.fail()
         root, position = _At(), _positions(data)
         self.default_language = self.language_setting(data, root, position)
@@ -460,16 +469,23 @@ class _Loader:
 
     def unknown_key(self, at: _At, key: Any, allowed: tuple[str, ...], kind: str = "") -> None:
         if kind and (key in FIELD_KEYS or self.is_extra_key(key)):
-            self.problem(at, N_("%(key)s is not allowed for a %(type)s field"),
-                         key=key, type=kind)
+            self.problem(at, N_("%(key)s is not allowed for a %(type)s field"), key=key, type=kind)
             return
         close = difflib.get_close_matches(str(key), allowed, n=1)
         if close:
-            self.problem(at, N_("unknown key '%(key)s'; did you mean '%(suggestion)s'?"),
-                         key=key, suggestion=close[0])
+            self.problem(
+                at,
+                N_("unknown key '%(key)s'; did you mean '%(suggestion)s'?"),
+                key=key,
+                suggestion=close[0],
+            )
         else:
-            self.problem(at, N_("unknown key '%(key)s'; allowed keys are %(allowed)s"),
-                         key=key, allowed=", ".join(allowed))
+            self.problem(
+                at,
+                N_("unknown key '%(key)s'; allowed keys are %(allowed)s"),
+                key=key,
+                allowed=", ".join(allowed),
+            )
 
     def is_extra_key(self, key: Any) -> bool:
         return any(key in rules.extra_keys for rules in self.field_types.values())
@@ -480,32 +496,41 @@ class _Loader:
         value = data.get("default_language", "en")
         if isinstance(value, str) and LANGUAGE.fullmatch(value):
             return value
-        self.problem(root.key("default_language", position.get("default_language", 0)),
-                     N_("'%(code)s' is not a language code like en, de, zh_Hans or pt_BR"),
-                     code=value)
+        self.problem(
+            root.key("default_language", position.get("default_language", 0)),
+            N_("'%(code)s' is not a language code like en, de, zh_Hans or pt_BR"),
+            code=value,
+        )
         return "en"
 
     def slug(self, data: Mapping, root: _At, position: dict) -> str:
         if "name" not in data:
-            self.problem(root.first(), N_("name is required: a short name for the form's "
-                                          "address, like change-request"))
+            self.problem(
+                root.first(),
+                N_("name is required: a short name for the form's address, like change-request"),
+            )
             return ""
         value = data["name"]
         if not (isinstance(value, str) and SLUG.fullmatch(value)):
-            self.problem(root.key("name", position["name"]),
-                         N_("'%(value)s' is not a valid form name: use 2 to 63 lower-case "
-                            "letters, digits and hyphens, like change-request"),
-                         value=value)
+            self.problem(
+                root.key("name", position["name"]),
+                N_(
+                    "'%(value)s' is not a valid form name: use 2 to 63 lower-case "
+                    "letters, digits and hyphens, like change-request"
+                ),
+                value=value,
+            )
         return value if isinstance(value, str) else ""
 
     def number_prefix(self, data: Mapping, root: _At, position: dict) -> str:
         value = data.get("number_prefix", "REQ")
         if isinstance(value, str) and NUMBER_PREFIX.fullmatch(value):
             return value
-        self.problem(root.key("number_prefix", position["number_prefix"]),
-                     N_("'%(value)s' is not a valid number prefix: use 1 to 6 capital "
-                        "letters, like CR"),
-                     value=value)
+        self.problem(
+            root.key("number_prefix", position["number_prefix"]),
+            N_("'%(value)s' is not a valid number prefix: use 1 to 6 capital letters, like CR"),
+            value=value,
+        )
         return "REQ"
 
     def fields(self, data: Mapping, root: _At, position: dict) -> tuple[FieldDef, ...]:
@@ -518,8 +543,12 @@ class _Loader:
             self.problem(at, N_("fields must be a list with at least one field"))
             return ()
         if len(items) > MAX_FIELDS:
-            self.problem(at, N_("a form can have at most %(limit)d fields; this one has "
-                                "%(count)d"), limit=MAX_FIELDS, count=len(items))
+            self.problem(
+                at,
+                N_("a form can have at most %(limit)d fields; this one has %(count)d"),
+                limit=MAX_FIELDS,
+                count=len(items),
+            )
             return ()
         index = _FieldIndex(items, self.field_types)
         built = [self.field(i, item, at.item(i), index) for i, item in enumerate(items)]
@@ -544,17 +573,25 @@ class _Loader:
                 return {}
             return {self.default_language: value}
         if not isinstance(value, Mapping) or not value:
-            self.problem(at, N_("%(key)s must be text, or a mapping of language codes to "
-                                "text like {en: Reason, zh_Hans: 原因}"), key=key)
+            self.problem(
+                at,
+                N_(
+                    "%(key)s must be text, or a mapping of language codes to "
+                    "text like {en: Reason, zh_Hans: 原因}"
+                ),
+                key=key,
+            )
             return {}
         texts = {}
         for i, (code, text) in enumerate(value.items()):
             if not (isinstance(code, str) and LANGUAGE.fullmatch(code)):
-                self.problem(at.key(code, i), N_("'%(code)s' is not a language code like en, "
-                                                 "de, zh_Hans or pt_BR"), code=code)
+                self.problem(
+                    at.key(code, i),
+                    N_("'%(code)s' is not a language code like en, de, zh_Hans or pt_BR"),
+                    code=code,
+                )
             elif not isinstance(text, str) or not text.strip():
-                self.problem(at.key(code, i), N_("the %(code)s text must not be empty"),
-                             code=code)
+                self.problem(at.key(code, i), N_("the %(code)s text must not be empty"), code=code)
             else:
                 texts[code] = text
         return texts
@@ -563,8 +600,7 @@ class _Loader:
 
     def field(self, i: int, data: Any, at: _At, index: _FieldIndex) -> FieldDef | None:
         if not isinstance(data, Mapping):
-            self.problem(at, N_("each field must be a mapping with at least name, type "
-                                "and label"))
+            self.problem(at, N_("each field must be a mapping with at least name, type and label"))
             return None
         position = _positions(data)
         name = self.field_name(data, at, position, index, i)
@@ -606,20 +642,33 @@ class _Loader:
         value = data["name"]
         name_at = at.key("name", position["name"])
         if not (isinstance(value, str) and FIELD_NAME.fullmatch(value)):
-            self.problem(name_at, N_("'%(value)s' is not a valid field name: start with a "
-                                     "lower-case letter, then use lower-case letters, digits "
-                                     "and _ (at most 63)"), value=value)
+            self.problem(
+                name_at,
+                N_(
+                    "'%(value)s' is not a valid field name: start with a "
+                    "lower-case letter, then use lower-case letters, digits "
+                    "and _ (at most 63)"
+                ),
+                value=value,
+            )
             return value if isinstance(value, str) else ""
         first = index.first_index(value)
         if first != i:
-            self.problem(name_at, N_("the name '%(name)s' is already used by fields[%(index)d]"),
-                         name=value, index=first)
+            self.problem(
+                name_at,
+                N_("the name '%(name)s' is already used by fields[%(index)d]"),
+                name=value,
+                index=first,
+            )
         return value
 
     def field_rules(self, data, at, position) -> FieldTypeRules | None:
         if "type" not in data:
-            self.problem(at.first(), N_("type is required; known types are %(known)s"),
-                         known=", ".join(sorted(self.field_types)))
+            self.problem(
+                at.first(),
+                N_("type is required; known types are %(known)s"),
+                known=", ".join(sorted(self.field_types)),
+            )
             return None
         value = data["type"]
         try:
@@ -627,9 +676,12 @@ class _Loader:
         except TypeError:  # an unhashable value such as a list
             rules = None
         if rules is None:
-            self.problem(at.key("type", position["type"]),
-                         N_("unknown field type '%(type)s'; known types are %(known)s"),
-                         type=value, known=", ".join(sorted(self.field_types)))
+            self.problem(
+                at.key("type", position["type"]),
+                N_("unknown field type '%(type)s'; known types are %(known)s"),
+                type=value,
+                known=", ".join(sorted(self.field_types)),
+            )
         return rules
 
     def boolean(self, get: _Getter, key: str) -> bool:
@@ -647,16 +699,22 @@ class _Loader:
         value = get("options")
         at = get.at("options")
         if value is None:
-            self.problem(get.field_at.first(),
-                         N_("a %(type)s field needs options: a list of choices"),
-                         type=rules.name)
+            self.problem(
+                get.field_at.first(),
+                N_("a %(type)s field needs options: a list of choices"),
+                type=rules.name,
+            )
             return ()
         if not isinstance(value, list) or not value:
             self.problem(at, N_("options must be a list with at least one choice"))
             return ()
         if len(value) > MAX_OPTIONS:
-            self.problem(at, N_("a field can have at most %(limit)d options; this one has "
-                                "%(count)d"), limit=MAX_OPTIONS, count=len(value))
+            self.problem(
+                at,
+                N_("a field can have at most %(limit)d options; this one has %(count)d"),
+                limit=MAX_OPTIONS,
+                count=len(value),
+            )
             return ()
         options, seen = [], {}
         for j, item in enumerate(value):
@@ -673,20 +731,28 @@ class _Loader:
                 if key not in ("value", "label"):
                     self.unknown_key(at.key(key, position[key]), key, ("value", "label"))
             value = item.get("value")
-            value_at = at.key("value", position.get("value", -1))
+            if "value" in item:
+                value_at = at.key("value", position["value"])
             label = self.text(item.get("label"), at, "label", position)
         else:
             value, label = item, None
         if isinstance(value, bool | int | float):
-            self.problem(value_at, N_("option values must be text; put %(value)s in quotes: "
-                                      "'%(value)s'"), value=_yaml_text(value))
+            self.problem(
+                value_at,
+                N_("option values must be text; put %(value)s in quotes: '%(value)s'"),
+                value=_yaml_text(value),
+            )
             return None
         if not isinstance(value, str) or not value.strip():
             self.problem(value_at, N_("an option needs a value: non-empty text"))
             return None
         if value in seen:
-            self.problem(value_at, N_("the option value '%(value)s' is already used by "
-                                      "options[%(index)d]"), value=value, index=seen[value])
+            self.problem(
+                value_at,
+                N_("the option value '%(value)s' is already used by options[%(index)d]"),
+                value=value,
+                index=seen[value],
+            )
             return None
         seen[value] = j
         return Option(value=value, label=label or {self.default_language: value})
@@ -758,12 +824,14 @@ class _Loader:
         ok, seen = True, set()
         for j, code in enumerate(value):
             if not _is_currency(code):
-                self.problem(at.item(j), N_("'%(code)s' is not an ISO 4217 currency code "
-                                            "like EUR, USD or CNY"), code=code)
+                self.problem(
+                    at.item(j),
+                    N_("'%(code)s' is not an ISO 4217 currency code like EUR, USD or CNY"),
+                    code=code,
+                )
                 ok = False
             elif code in seen:
-                self.problem(at.item(j), N_("the currency %(code)s is listed twice"),
-                             code=code)
+                self.problem(at.item(j), N_("the currency %(code)s is listed twice"), code=code)
                 ok = False
             seen.add(code if isinstance(code, str) else None)
         return ok
@@ -772,29 +840,40 @@ class _Loader:
         listed = get("currencies")
         if isinstance(listed, list) and listed:
             if value not in listed:
-                self.problem(get.at("default_currency"),
-                             N_("the default currency %(code)s is not in currencies"),
-                             code=value)
+                self.problem(
+                    get.at("default_currency"),
+                    N_("the default currency %(code)s is not in currencies"),
+                    code=value,
+                )
                 return False
             return True
         if not _is_currency(value):
-            self.problem(get.at("default_currency"),
-                         N_("'%(code)s' is not an ISO 4217 currency code like EUR, USD or "
-                            "CNY"), code=value)
+            self.problem(
+                get.at("default_currency"),
+                N_("'%(code)s' is not an ISO 4217 currency code like EUR, USD or CNY"),
+                code=value,
+            )
             return False
         return True
 
     def extra_accept(self, get: _Getter, value) -> bool:
         at = get.at("accept")
         if not isinstance(value, list) or not value:
-            self.problem(at, N_("accept must be a list of file kinds from %(kinds)s"),
-                         kinds=", ".join(FILE_KINDS))
+            self.problem(
+                at,
+                N_("accept must be a list of file kinds from %(kinds)s"),
+                kinds=", ".join(FILE_KINDS),
+            )
             return False
         ok = True
         for j, kind in enumerate(value):
             if kind not in FILE_KINDS:
-                self.problem(at.item(j), N_("unknown file kind '%(kind)s'; use any of "
-                                            "%(kinds)s"), kind=kind, kinds=", ".join(FILE_KINDS))
+                self.problem(
+                    at.item(j),
+                    N_("unknown file kind '%(kind)s'; use any of %(kinds)s"),
+                    kind=kind,
+                    kinds=", ".join(FILE_KINDS),
+                )
                 ok = False
         return ok
 
@@ -806,8 +885,10 @@ class _Loader:
 
     def extra_max_size_mb(self, get: _Getter, value) -> bool:
         if not _is_number(value) or not value > 0 or not math.isfinite(value):
-            self.problem(get.at("max_size_mb"),
-                         N_("max_size_mb must be a number of megabytes greater than 0"))
+            self.problem(
+                get.at("max_size_mb"),
+                N_("max_size_mb must be a number of megabytes greater than 0"),
+            )
             return False
         return True
 
@@ -828,17 +909,25 @@ class _Loader:
             try:
                 inverted = low > high
             except TypeError:  # a datetime with a time zone against one without
-                self.problem(get.at("max"), N_("min and max must both have a time zone, or "
-                                               "neither"))
+                self.problem(
+                    get.at("max"), N_("min and max must both have a time zone, or neither")
+                )
                 inverted = False
             if inverted:
-                self.problem(get.at("max"), N_("max (%(max)s) is smaller than min (%(min)s)"),
-                             min=f.min, max=f.max)
+                self.problem(
+                    get.at("max"),
+                    N_("max (%(max)s) is smaller than min (%(min)s)"),
+                    min=f.min,
+                    max=f.max,
+                )
         if f.min_length is not None and f.max_length is not None:
             if f.min_length > f.max_length:
-                self.problem(get.at("max_length"),
-                             N_("max_length (%(max)s) is smaller than min_length (%(min)s)"),
-                             min=f.min_length, max=f.max_length)
+                self.problem(
+                    get.at("max_length"),
+                    N_("max_length (%(max)s) is smaller than min_length (%(min)s)"),
+                    min=f.min_length,
+                    max=f.max_length,
+                )
 
     def default(self, get: _Getter, f: FieldDef, rules: FieldTypeRules | None):
         value = get("default")
@@ -911,8 +1000,7 @@ class _FieldIndex:
         if not self.has_value[used]:
             return N_("'%(name)s' is a section heading and has no value to test")
         if self.first[used] > own_index:
-            return N_("'%(name)s' comes after this field; a condition can only use fields "
-                      "above it")
+            return N_("'%(name)s' comes after this field; a condition can only use fields above it")
         return None
 
 
@@ -931,14 +1019,10 @@ def _is_currency(code) -> bool:
     return isinstance(code, str) and bool(CURRENCY.fullmatch(code)) and code in _currencies()
 
 
-_CURRENCIES: frozenset[str] = frozenset()
-
-
+@functools.cache
 def _currencies() -> frozenset[str]:
-    global _CURRENCIES
-    if not _CURRENCIES:
-        _CURRENCIES = frozenset(list_currencies())
-    return _CURRENCIES
+    """The ISO 4217 codes Babel knows (read once: it walks Babel's data)."""
+    return frozenset(list_currencies())
 
 
 def _yaml_text(value) -> str:
@@ -1037,10 +1121,14 @@ def _bounded_default_problem(kind: str, value, f: FieldDef) -> tuple[str, dict] 
     try:
         if f.min is not None and parsed < _parse_value(kind, f.min):
             return N_("the default %(value)s is below min (%(min)s)"), {
-                "value": _normalize(kind, value), "min": f.min}
+                "value": _normalize(kind, value),
+                "min": f.min,
+            }
         if f.max is not None and parsed > _parse_value(kind, f.max):
             return N_("the default %(value)s is above max (%(max)s)"), {
-                "value": _normalize(kind, value), "max": f.max}
+                "value": _normalize(kind, value),
+                "max": f.max,
+            }
     except TypeError:
         return N_("the default and the bounds must all have a time zone, or none"), {}
     return None

@@ -147,7 +147,11 @@ def open_entry(form: Form, draft: Draft | None, formdata=None) -> Entry:  # noqa
     if formdata is None and draft is not None and draft.answers:
         formdata = draft_formdata(draft.answers)
     wtform = form_class(formdata=formdata) if formdata is not None else form_class(formdata=None)
-    raw = answers_from_formdata(form_def, formdata, types) if formdata is not None else _defaults(form_def)
+    raw = (
+        answers_from_formdata(form_def, formdata, types)
+        if formdata is not None
+        else _defaults(form_def)
+    )
     visible = visible_names(form_def, raw)
     files = draft.attachments if draft is not None else []
     views = []
@@ -190,7 +194,9 @@ def check(entry: Entry, *, report_empty: bool) -> bool:
             view.errors = [str(e) for e in (view.bound.errors if view.bound is not None else [])]
         if view.errors:
             ok = False
-        empty = not view.files if view.type.widget == "file" else _is_empty(entry.raw.get(view.name))
+        empty = (
+            not view.files if view.type.widget == "file" else _is_empty(entry.raw.get(view.name))
+        )
         if not report_empty and empty:
             view.errors = []
     return ok
@@ -257,13 +263,21 @@ def submit(entry: Entry, draft: Draft, user: User) -> ChangeRequest:
         answers=answers,
     )
     db.session.add(change)
-    kept = {a["id"] for value in answers.values() if isinstance(value, list) for a in value if isinstance(a, dict)}
+    kept = {
+        a["id"]
+        for value in answers.values()
+        if isinstance(value, list)
+        for a in value
+        if isinstance(a, dict)
+    }
     for attachment in list(draft.attachments):
         if attachment.id in kept:
             attachment.request = change
             attachment.draft = None
         else:  # a file of a field that ended up hidden: not part of the request
-            uploads.path_of(current_app.config["UPLOAD_FOLDER"], attachment.storage_key).unlink(missing_ok=True)
+            uploads.path_of(current_app.config["UPLOAD_FOLDER"], attachment.storage_key).unlink(
+                missing_ok=True
+            )
             db.session.delete(attachment)
     db.session.delete(draft)
     return change

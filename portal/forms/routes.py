@@ -101,8 +101,12 @@ def submit_form(name: str):
     if not check(entry, report_empty=True):
         flash(_("Some answers need your attention. They are marked below."), "error")
         page = render_template(
-            "forms/fill.html", entry=entry, draft=draft, token=draft_token(user, form),
-            preview=False, attempted=True,
+            "forms/fill.html",
+            entry=entry,
+            draft=draft,
+            token=draft_token(user, form),
+            preview=False,
+            attempted=True,
         )
         return page, 422
     change = submit(entry, draft, user)
@@ -170,7 +174,9 @@ def _take_files(draft, field, files, user) -> list[str]:  # noqa: ANN001
     for incoming in chosen:
         filename = uploads.clean_filename(incoming.filename)
         if len(present) >= limit:
-            errors.append(_("%(name)s was not added: at most %(num)d files.", name=filename, num=limit))
+            errors.append(
+                _("%(name)s was not added: at most %(num)d files.", name=filename, num=limit)
+            )
             continue
         data = incoming.stream.read(max_bytes + 1)
         if len(data) > max_bytes:
@@ -200,7 +206,9 @@ def _take_files(draft, field, files, user) -> list[str]:  # noqa: ANN001
 
 
 def _remove(attachment: Attachment) -> None:
-    uploads.path_of(current_app.config["UPLOAD_FOLDER"], attachment.storage_key).unlink(missing_ok=True)
+    uploads.path_of(current_app.config["UPLOAD_FOLDER"], attachment.storage_key).unlink(
+        missing_ok=True
+    )
     db.session.delete(attachment)
 
 
@@ -219,5 +227,3 @@ def remove_file(name: str, field_name: str, attachment_id: int):
     db.session.refresh(draft)
     entry = open_entry(form, draft)
     return render_template("forms/_files.html", view=entry.view(field_name), entry=entry)
-
-

@@ -15,7 +15,9 @@ import filetype
 
 # What each `accept` category admits, by the type found in the content.
 CATEGORIES: dict[str, frozenset[str]] = {
-    "image": frozenset({"image/jpeg", "image/png", "image/gif", "image/webp", "image/heic", "image/avif"}),
+    "image": frozenset({
+        "image/jpeg", "image/png", "image/gif", "image/webp", "image/heic", "image/avif",
+    }),
     "pdf": frozenset({"application/pdf"}),
     "document": frozenset({
         "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
@@ -32,6 +34,7 @@ CATEGORIES: dict[str, frozenset[str]] = {
     "text": frozenset({"text/plain", "text/csv"}),
     "archive": frozenset({"application/zip"}),
 }  # fmt: skip
+KNOWN_TYPES = frozenset().union(*CATEGORIES.values())
 DEFAULT_ACCEPT = ("image", "pdf", "document", "spreadsheet", "text")
 
 OOXML = {
@@ -58,16 +61,14 @@ class Inspected:
 
 
 def detect_type(data: bytes) -> str | None:
-    """The type the bytes really are, or None when unknown or unacceptable."""
+    """The type the bytes really are, or None when it is none the portal ever accepts
+    (programs, web pages and SVG, which can carry script, among them)."""
     kind = filetype.guess(data)
     if kind is not None:
-        mime = kind.mime
-        if mime == "application/zip":
-            return _zip_type(data)
-        if mime == "image/svg+xml":
-            return None  # SVG can carry script
-        return mime
-    return "text/plain" if _looks_like_text(data) else None
+        mime = _zip_type(data) if kind.mime == "application/zip" else kind.mime
+    else:
+        mime = "text/plain" if _looks_like_text(data) else None
+    return mime if mime in KNOWN_TYPES else None
 
 
 def _zip_type(data: bytes) -> str:
@@ -132,4 +133,6 @@ def path_of(folder: str | Path, key: str) -> Path:
 
 
 def accept_hint(accept: tuple[str, ...] | list[str] | None) -> str:
-    return ",".join(ACCEPT_HINTS[kind] for kind in (accept or DEFAULT_ACCEPT) if kind in ACCEPT_HINTS)
+    return ",".join(
+        ACCEPT_HINTS[kind] for kind in (accept or DEFAULT_ACCEPT) if kind in ACCEPT_HINTS
+    )

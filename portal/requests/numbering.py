@@ -32,5 +32,3 @@ def next_number(prefix: str) -> str:
         except IntegrityError:  # someone else started the year a moment ago
             value = db.session.scalar(statement)
     return f"{prefix}-{year}-{value:05d}"
-
-

@@ -7,7 +7,6 @@ from zoneinfo import ZoneInfo
 from flask import abort, current_app, render_template, request, send_file, url_for
 from flask_babel import get_locale, get_timezone
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from portal.extensions import db
 from portal.forms import uploads
@@ -131,5 +130,3 @@ def download(attachment_id: int):
     response.headers["Cache-Control"] = "private, no-store"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
-
-

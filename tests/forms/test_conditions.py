@@ -34,7 +34,9 @@ def test_shared_vector(case):
 
 def test_examples_compile_to_the_documented_tree():
     assert compile_condition("reason == 'legal'").tree == {
-        "op": "==", "left": {"var": "reason"}, "right": {"value": "legal"},
+        "op": "==",
+        "left": {"var": "reason"},
+        "right": {"value": "legal"},
     }
     assert compile_condition("impact_cost in ['medium', 'high'] and not urgent").tree == {
         "op": "and",
@@ -44,12 +46,12 @@ def test_examples_compile_to_the_documented_tree():
         ],
     }
     assert compile_condition("'erp' in affected_systems").tree == {
-        "op": "in", "left": {"value": "erp"}, "right": {"var": "affected_systems"},
+        "op": "in",
+        "left": {"value": "erp"},
+        "right": {"var": "affected_systems"},
     }
     assert compile_condition("budget > -5000").tree["right"] == {"value": -5000}
-    assert compile_condition("x not in (1, None, True)").tree["right"] == {
-        "list": [1, None, True]
-    }
+    assert compile_condition("x not in (1, None, True)").tree["right"] == {"list": [1, None, True]}
 
 
 def test_a_condition_lists_the_fields_it_reads():
@@ -108,8 +110,10 @@ def test_known_names_refuse_an_unknown_field():
         ("a == b'x'", "b'x' is not a value a condition can use"),
         ("a == 1e999", "1e999 is not a value a condition can use"),
         ("a == -b", "b is not allowed in a condition"),
-        ("reason ==", "this is not a valid condition: invalid syntax"),
-        ("reason = 'legal'", "this is not a valid condition:"),
+        ("reason ==", "this is not a valid condition: invalid syntax (at the end)"),
+        ("reason 'legal'", "this is not a valid condition: invalid syntax (at character 8)"),
+        ("a == (1", "this is not a valid condition: '(' was never closed (at character 6)"),
+        ("reason = 'legal'", "this is not a valid condition: use == to compare, not ="),
         ("", "the condition is empty"),
         ("   ", "the condition is empty"),
         ("a == '" + "x" * 2000 + "'", "the limit is 2000"),

@@ -107,10 +107,11 @@ def test_other_re2_limits_are_reported_with_re2s_words():
         (42, "the pattern must be text"),
         ("", "the pattern is empty"),
         ("a" * 301, "the pattern is 301 characters long; the limit is 300"),
-        ("[a-z", "this is not a valid regular expression: unterminated character set "
-                 "(at character 1)"),
-        ("a)", "this is not a valid regular expression: unbalanced parenthesis "
-               "(at character 2)"),
+        (
+            "[a-z",
+            "this is not a valid regular expression: unterminated character set (at character 1)",
+        ),
+        ("a)", "this is not a valid regular expression: unbalanced parenthesis (at character 2)"),
         ("*a", "this is not a valid regular expression: nothing to repeat (at character 1)"),
     ],
 )
@@ -140,7 +141,11 @@ def test_accepted_patterns_run_in_linear_time_on_hostile_input():
 
 
 def test_the_messages_are_plain_words_ready_for_translation():
-    for msgid in (patterns.NESTED_REPEAT, patterns.OVERLAPPING_ALTERNATIVES,
-                  patterns.LOOKAROUND, patterns.BACKREFERENCE):
+    for msgid in (
+        patterns.NESTED_REPEAT,
+        patterns.OVERLAPPING_ALTERNATIVES,
+        patterns.LOOKAROUND,
+        patterns.BACKREFERENCE,
+    ):
         assert msgid[0].islower()
         assert msgid % {} == msgid
