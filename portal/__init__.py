@@ -60,9 +60,11 @@ def create_app(
     health.init_app(app)
     errors.init_app(app)
 
+    from portal.audit import cli as audit_cli
     from portal.demo import demo_command
 
     app.cli.add_command(demo_command)
+    app.cli.add_command(audit_cli.audit)
     return app
 
 

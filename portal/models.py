@@ -1,6 +1,7 @@
 """Every model, imported in one place so Alembic and the shell see the whole schema."""
 
 from portal.accounts.models import LoginAttempt, Organisation, Role, User, UserSession
+from portal.audit.models import TraceEntry, TraceHead
 from portal.forms.models import Form, FormVersion
 from portal.requests.models import Attachment, ChangeRequest, Draft, RequestCounter, RequestStatus
 
@@ -15,6 +16,8 @@ __all__ = [
     "RequestCounter",
     "RequestStatus",
     "Role",
+    "TraceEntry",
+    "TraceHead",
     "User",
     "UserSession",
 ]

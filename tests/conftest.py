@@ -20,6 +20,7 @@ from config import TestConfig
 from portal import create_app
 from portal.accounts.models import Organisation, Role, User
 from portal.accounts.passwords import hash_password
+from portal.audit.trace import TRACE_TABLES, purge_for_tests
 from portal.extensions import db
 
 PASSWORD = "correct horse battery"
@@ -64,8 +65,10 @@ def _empty_tables(request):
     with app.app_context():
         db.session.remove()
         with db.engine.begin() as connection:
+            purge_for_tests(connection)
             for table in reversed(db.metadata.sorted_tables):
-                connection.execute(table.delete())
+                if table.name not in TRACE_TABLES:
+                    connection.execute(table.delete())
 
 
 @pytest.fixture
