@@ -52,6 +52,8 @@ class Config:
     MAIL_USE_TLS = _env_bool("SMTP_STARTTLS", False)
     MAIL_USE_SSL = _env_bool("SMTP_SSL", False)
     MAIL_SENDER = _env("MAIL_FROM", "portal@localhost")
+    # The address people reach the portal at, for links in e-mails.
+    BASE_URL = _env("BASE_URL", "http://127.0.0.1:5000")
 
     # Sign-in: a login session ends after this long without activity, or this long at most.
     SESSION_IDLE_MINUTES = _env_int("SESSION_IDLE_MINUTES", 12 * 60)

@@ -29,3 +29,34 @@ def register_field_types(register: Callable[[FieldType], None]) -> None:
     A field type names itself (``field_type.rules.name``); two plug-ins registering the same
     name stop the portal at start-up with both plug-ins named.
     """
+
+
+# -- Notifications ------------------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from portal.notifications.service import NotificationChannel
+
+
+@hookspec
+def register_notification_channels(register: Callable[[NotificationChannel], None]) -> None:
+    """Register notification channels by calling ``register(channel)`` once for each.
+
+    A channel has a ``name`` and ``send(message: OutgoingMessage) -> None``, which raises with
+    a message an admin can read when it could not send; the portal retries it later. Two
+    plug-ins registering the same name stop the portal at start-up with both plug-ins named.
+    """
+
+
+# -- Scheduled work -----------------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from portal.scheduler import Job
+
+
+@hookspec
+def register_jobs(register: Callable[[Job], None]) -> None:
+    """Register periodic jobs by calling ``register(Job(name, every_seconds, function))``.
+
+    ``portal run`` runs them in the web process and ``portal worker`` in its own; several
+    processes may run the same job at once, so a job claims its rows in the database.
+    """

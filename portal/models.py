@@ -3,6 +3,7 @@
 from portal.accounts.models import LoginAttempt, Organisation, Role, User, UserSession
 from portal.audit.models import TraceEntry, TraceHead
 from portal.forms.models import Form, FormVersion
+from portal.notifications.models import Notification, NotificationDelivery
 from portal.requests.models import Attachment, ChangeRequest, Draft, RequestCounter, RequestStatus
 
 __all__ = [
@@ -12,6 +13,8 @@ __all__ = [
     "Form",
     "FormVersion",
     "LoginAttempt",
+    "Notification",
+    "NotificationDelivery",
     "Organisation",
     "RequestCounter",
     "RequestStatus",

@@ -11,15 +11,24 @@ from __future__ import annotations
 import importlib
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pluggy
 
 from portal import hookspecs
 from portal.forms.field_types import FieldType
+from portal.scheduler import Job
+
+if TYPE_CHECKING:
+    from portal.notifications.service import NotificationChannel
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PLUGINS = ("portal.default_plugins.field_types",)
+DEFAULT_PLUGINS = (
+    "portal.default_plugins.field_types",
+    "portal.default_plugins.email",
+    "portal.default_plugins.jobs",
+)
 
 
 class RegistryError(RuntimeError):
@@ -31,6 +40,8 @@ class Registries:
     """What the plug-ins contributed, collected once when the app starts."""
 
     field_types: dict[str, FieldType] = field(default_factory=dict)
+    notification_channels: dict[str, NotificationChannel] = field(default_factory=dict)
+    jobs: dict[str, Job] = field(default_factory=dict)
 
 
 def make_plugin_manager(extra_plugins: tuple[object, ...] = ()) -> pluggy.PluginManager:
@@ -51,19 +62,72 @@ def make_plugin_manager(extra_plugins: tuple[object, ...] = ()) -> pluggy.Plugin
 def collect_registries(pm: pluggy.PluginManager) -> Registries:
     """Ask every plug-in for what it registers; refuse duplicates, naming both sources."""
     registries = Registries()
+    _collect(
+        pm,
+        "register_field_types",
+        "field type",
+        "a FieldType with rules.name and make_field()",
+        registries.field_types,
+        _field_type_name,
+    )
+    _collect(
+        pm,
+        "register_notification_channels",
+        "notification channel",
+        "a notification channel with a name and a send(message) method",
+        registries.notification_channels,
+        _channel_name,
+    )
+    _collect(
+        pm, "register_jobs", "scheduled job", "a portal.scheduler.Job", registries.jobs, _job_name
+    )
+    return registries
+
+
+def _collect(pm, hook_name: str, kind: str, expected: str, registry: dict, name_of) -> None:  # noqa: ANN001
+    """Call one ``register_*`` hook on every plug-in, filling ``registry`` by name."""
     owners: dict[str, str] = {}
+    for impl in getattr(pm.hook, hook_name).get_hookimpls():
+        source = _plugin_label(pm, impl.plugin)
 
-    for impl in pm.hook.register_field_types.get_hookimpls():
-        source = pm.get_name(impl.plugin) or repr(impl.plugin)
-
-        def register(field_type: FieldType, _source: str = source) -> None:
-            name = field_type.rules.name
-            if name in registries.field_types:
+        def register(item: object, _source: str = source) -> None:
+            name = name_of(item)
+            if not name:
                 raise RegistryError(
-                    f"field type {name!r} registered twice: by {owners[name]} and by {_source}"
+                    f"{_source} registered a {kind} that is not {expected}: {item!r}"
                 )
-            registries.field_types[name] = field_type
+            if name in registry:
+                raise RegistryError(
+                    f"{kind} {name!r} registered twice: by {owners[name]} and by {_source}"
+                )
+            registry[name] = item
             owners[name] = _source
 
         impl.function(register=register)
-    return registries
+
+
+def _field_type_name(field_type: object) -> str | None:
+    if not callable(getattr(field_type, "make_field", None)):
+        return None
+    return getattr(getattr(field_type, "rules", None), "name", None)
+
+
+def _channel_name(channel: object) -> str | None:
+    name = getattr(channel, "name", None)
+    if isinstance(name, str) and name.strip() and callable(getattr(channel, "send", None)):
+        return name
+    return None
+
+
+def _job_name(job: object) -> str | None:
+    return job.name if isinstance(job, Job) else None
+
+
+def _plugin_label(pm: pluggy.PluginManager, plugin: object) -> str:
+    """A plug-in's name as a person can find it: its module or entry point, else its class
+    (pluggy names an unnamed instance by its id, which tells no one anything)."""
+    name = pm.get_name(plugin)
+    if name and not name.isdigit():
+        return name
+    kind = plugin if isinstance(plugin, type) else type(plugin)
+    return f"{kind.__module__}.{kind.__qualname__}"

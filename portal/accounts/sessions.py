@@ -22,6 +22,7 @@ from portal.extensions import db, login_manager
 # Writing last_seen_at on every request would turn each page view into a write.
 TOUCH_INTERVAL = timedelta(minutes=1)
 KEPT_ACROSS_SIGN_IN = ("locale",)
+PASSIVE_ENDPOINTS = frozenset({"notifications.bell"})
 
 
 def begin_session(user: User) -> None:
@@ -72,7 +73,8 @@ def load_user(token: str) -> User | None:
     )
     if row is None or _expired(row) or not row.user.active:
         return None
-    if utcnow() - row.last_seen_at > TOUCH_INTERVAL:
+    # The bell polls on its own; only what the person does keeps the session alive.
+    if request.endpoint not in PASSIVE_ENDPOINTS and utcnow() - row.last_seen_at > TOUCH_INTERVAL:
         row.last_seen_at = utcnow()
         db.session.commit()
     user = row.user
