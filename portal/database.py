@@ -53,7 +53,12 @@ class UTCDateTime(TypeDecorator):
 class Base(DeclarativeBase):
     registry = registry(
         metadata=MetaData(naming_convention=NAMING_CONVENTION),
-        type_annotation_map={datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()},
+        type_annotation_map={
+            datetime: UTCDateTime(),
+            dict[str, Any]: JSON(),
+            dict[str, Any] | None: JSON(),
+            list[Any]: JSON(),
+        },
     )
 
 

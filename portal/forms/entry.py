@@ -4,6 +4,7 @@ conversion of valid answers into a submitted request."""
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from portal.accounts.models import User
 from portal.extensions import db
@@ -49,23 +51,53 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="portal.draft")
 
 
-def draft_token(user: User, form: Form) -> str:
-    """Signed proof, kept in the page, that this person opened this form: it lets their
-    answers be saved even when their sign-in has ended meanwhile, so nothing typed is lost."""
-    return _serializer().dumps({"u": user.id, "f": form.id})
+def draft_token(user: User, form: Form, draft: Draft | None) -> str:
+    """Signed proof, kept in the page, that this person opened this form.
+
+    It lets their answers be saved even when their sign-in has ended meanwhile, so nothing
+    typed is lost; and it names the draft (its nonce), so the same draft is never sent twice
+    and a late autosave cannot bring a sent draft back.
+    """
+    nonce = draft.nonce if draft is not None else new_nonce()
+    return _serializer().dumps({"u": user.id, "f": form.id, "n": nonce})
 
 
-def typing_user(form: Form) -> tuple[User | None, bool]:
-    """The person whose draft this is, and whether they are still signed in."""
-    if current_user.is_authenticated:
-        return current_user._get_current_object(), True
-    token = request.form.get("draft_token", "")
+def new_nonce() -> str:
+    return secrets.token_hex(16)
+
+
+@dataclass(frozen=True)
+class Typist:
+    """Who is filling in the form, whether they are still signed in, and which draft."""
+
+    user: User | None
+    signed_in: bool
+    nonce: str | None
+
+
+def typing_user(form: Form) -> Typist:
+    """The person whose draft this is, from their session or else from the page's token."""
     try:
-        data = _serializer().loads(token, max_age=DRAFT_TOKEN_MAX_AGE)
+        data = _serializer().loads(request.form.get("draft_token", ""), max_age=DRAFT_TOKEN_MAX_AGE)
     except BadSignature:
-        return None, False
-    user = db.session.get(User, data.get("u")) if data.get("f") == form.id else None
-    return (user if user is not None and user.active else None), False
+        data = {}
+    if data.get("f") != form.id:
+        data = {}
+    if current_user.is_authenticated:
+        user = current_user._get_current_object()
+        nonce = data.get("n") if data.get("u") == user.id else None
+        return Typist(user, True, nonce)
+    user = db.session.get(User, data["u"]) if data.get("u") else None
+    if user is None or not user.active:
+        return Typist(None, False, None)
+    return Typist(user, False, data.get("n"))
+
+
+def already_sent(nonce: str | None) -> ChangeRequest | None:
+    """The request this draft already became, if it was sent (a double tap, a late save)."""
+    if not nonce:
+        return None
+    return db.session.scalar(select(ChangeRequest).where(ChangeRequest.draft_nonce == nonce))
 
 
 def may_submit(user: User) -> bool:
@@ -82,13 +114,25 @@ def find_draft(user: User, form: Form) -> Draft | None:
     )
 
 
-def draft_for(user: User, form: Form) -> Draft:
-    """The person's draft of this form, started on the published version when new."""
+def draft_for(user: User, form: Form, nonce: str | None = None) -> Draft:
+    """The person's draft of this form, started on the published version when new.
+
+    Two saves of a new draft can arrive at once; the second finds the first one's draft.
+    """
     draft = find_draft(user, form)
     if draft is None:
-        draft = Draft(user=user, form=form, form_version=form.published, answers={})
-        db.session.add(draft)
-        db.session.flush()
+        try:
+            with db.session.begin_nested():
+                draft = Draft(
+                    user=user,
+                    form=form,
+                    form_version=form.published,
+                    answers={},
+                    nonce=nonce or new_nonce(),
+                )
+                db.session.add(draft)
+        except IntegrityError:
+            draft = find_draft(user, form)
     return draft
 
 
@@ -255,6 +299,7 @@ def submit(entry: Entry, draft: Draft, user: User) -> ChangeRequest:
     """Turn a valid draft into a request; its files move with it. The caller commits."""
     answers = stored_answers(entry)
     change = ChangeRequest(
+        draft_nonce=draft.nonce,
         number=next_number(entry.form_def.number_prefix),
         form_version=draft.form_version,
         organisation_id=user.organisation_id,

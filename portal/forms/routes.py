@@ -11,11 +11,13 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from portal.database import utcnow
 from portal.extensions import db
 from portal.forms import bp, uploads
 from portal.forms.entry import (
+    already_sent,
     check,
     draft_for,
     draft_token,
@@ -56,7 +58,7 @@ def fill(name: str):
         "forms/fill.html",
         entry=entry,
         draft=draft,
-        token=draft_token(user, form),
+        token=draft_token(user, form, draft),
         preview=not may_submit(user),
         attempted=False,
     )
@@ -66,17 +68,19 @@ def fill(name: str):
 def autosave(name: str):
     """Keep what was typed, and answer with the messages for each field."""
     form = _form_or_404(name)
-    user, signed_in = typing_user(form)
-    if user is None:
+    typist = typing_user(form)
+    if typist.user is None:
         return render_template("forms/_save_status.html", state="signed-out"), 401
-    if not may_submit(user):
+    if not may_submit(typist.user):
         abort(403)
-    draft = draft_for(user, form)
+    if already_sent(typist.nonce) is not None:  # a save that arrives after the submit
+        return render_template("forms/_save_status.html", state="sent")
+    draft = draft_for(typist.user, form, typist.nonce)
     entry = open_entry(form, draft, request.form)
     draft.answers = entry.raw
     draft.updated_at = utcnow()
     db.session.commit()
-    if not signed_in:
+    if not typist.signed_in:
         return render_template("forms/_save_status.html", state="signed-out", draft=draft)
     check(entry, report_empty=bool(request.form.get("attempted")))
     return render_template("forms/_autosave.html", entry=entry, draft=draft)
@@ -85,17 +89,21 @@ def autosave(name: str):
 @bp.post("/<name>/submit")
 def submit_form(name: str):
     form = _form_or_404(name)
-    user, signed_in = typing_user(form)
+    typist = typing_user(form)
+    user = typist.user
     if user is None:
         return current_app.login_manager.unauthorized()
     if not may_submit(user):
         abort(403)
-    draft = draft_for(user, form)
+    sent = already_sent(typist.nonce)
+    if sent is not None:  # a second tap on Submit: the same request, not a second one
+        return redirect(url_for("requests.submitted", number=sent.number))
+    draft = draft_for(user, form, typist.nonce)
     entry = open_entry(form, draft, request.form)
     draft.answers = entry.raw
     draft.updated_at = utcnow()
     db.session.commit()
-    if not signed_in:
+    if not typist.signed_in:
         flash(_("Your session ended. Your answers are saved: sign in to send them."), "info")
         return redirect(url_for("accounts.login", next=url_for("forms.fill", name=name)))
     if not check(entry, report_empty=True):
@@ -104,13 +112,20 @@ def submit_form(name: str):
             "forms/fill.html",
             entry=entry,
             draft=draft,
-            token=draft_token(user, form),
+            token=draft_token(user, form, draft),
             preview=False,
             attempted=True,
         )
         return page, 422
-    change = submit(entry, draft, user)
-    db.session.commit()
+    nonce = draft.nonce
+    try:
+        change = submit(entry, draft, user)
+        db.session.commit()
+    except IntegrityError:  # the same draft was sent a moment ago by another tap
+        db.session.rollback()
+        change = already_sent(nonce)
+        if change is None:
+            raise
     return redirect(url_for("requests.submitted", number=change.number))
 
 
@@ -139,7 +154,7 @@ def upload(name: str, field_name: str):
     user = current_user._get_current_object()
     if not may_submit(user):
         abort(403)
-    draft = draft_for(user, form)
+    draft = draft_for(user, form, typing_user(form).nonce)
     form_def = form_def_of(draft.form_version)
     field = form_def.field(field_name)
     if field is None or field.type != "file":

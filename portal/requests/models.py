@@ -56,12 +56,22 @@ class ChangeRequest(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
+    # The draft it was sent from: unique, so one draft never becomes two requests.
+    draft_nonce: Mapped[str | None] = mapped_column(String(32), unique=True)
     form_version_id: Mapped[int] = mapped_column(ForeignKey("form_versions.id"))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
     requester_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     title: Mapped[str] = mapped_column(String(300))
     answers: Mapped[dict[str, Any]]
     status: Mapped[str] = mapped_column(String(32), default=RequestStatus.SUBMITTED.value)
+    # The approval chain's state (portal.approvals.engine), the revision of the answers it
+    # works on, and a version counter that makes concurrent decisions take turns.
+    chain_state: Mapped[dict[str, Any] | None]
+    state_version: Mapped[int] = mapped_column(default=0)
+    revision: Mapped[int] = mapped_column(default=1)
+    impact: Mapped[str | None] = mapped_column(String(10))
+    priority: Mapped[str | None] = mapped_column(String(10))
+    closed_at: Mapped[datetime | None]
     submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -91,6 +101,7 @@ class Draft(db.Model):
     form_id: Mapped[int] = mapped_column(ForeignKey("forms.id"))
     form_version_id: Mapped[int] = mapped_column(ForeignKey("form_versions.id"))
     answers: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    nonce: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -18,7 +18,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 HOW_TO_GET_THEM = (
     "browser tests need Debian's chromium (apt-get install chromium) "
@@ -37,13 +37,17 @@ TIMEOUT_MS = 10_000
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 DEVICES = {"iPhone 13": "iphone13", "Pixel 5": "pixel5"}
 CLIENT_EMAIL = "dana@acme.test"
+CSP_MESSAGE = re.compile(r"Content.Security.Policy|CSP violation", re.IGNORECASE)
+HTMX_ABORT_REPORTS = ("htmx:sendAbort,", "htmx:afterRequest,")
+CALL_FAILED = pytest.StashKey[bool]()
 
 # Chromium reports a blocked resource as a console error; the page also reports it through
 # the `securitypolicyviolation` event, which this script turns into a console error we know.
 CSP_REPORTER = """
 document.addEventListener("securitypolicyviolation", function (event) {
   console.error("CSP violation: " + event.violatedDirective + " blocked " +
-                (event.blockedURI || "inline") + " at " + event.sourceFile + ":" + event.lineNumber);
+                (event.blockedURI || "inline") + " at " + event.sourceFile + ":" +
+                event.lineNumber);
 });
 """
 
@@ -74,10 +78,17 @@ def browser(playwright):
     browser.close()
 
 
+class _QuietHandler(WSGIRequestHandler):
+    """Serves like werkzeug's handler but logs only errors, not every request."""
+
+    def log_request(self, *args, **kwargs) -> None:
+        pass
+
+
 @pytest.fixture(scope="session")
 def live_server(app):
     """The portal on a free local port, served by a thread of this process; its base URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietHandler)
     thread = threading.Thread(target=server.serve_forever, name="portal-live-server", daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
@@ -87,12 +98,13 @@ def live_server(app):
 
 @pytest.fixture
 def password(accounts) -> str:
-    """The password the suite's ``Accounts`` helper gives everyone it makes."""
+    """The password the suite's ``Accounts`` helper gives everyone it makes (read from the
+    module that defines the helper, whichever way pytest imported tests/conftest.py)."""
     return sys.modules[type(accounts).__module__].PASSWORD
 
 
 @pytest.fixture
-def portal(live_server, change_request_form, client_user, accounts):
+def portal(live_server, change_request_form, client_user):
     """The shipped change-request form, published, and a client (Dana of Acme Ltd)."""
     return live_server
 
@@ -127,16 +139,16 @@ class Phone:
         """A full-page screenshot: <test>-<device>-<step>.png."""
         path = SCREENSHOTS / f"{self.owner.test_name}-{DEVICES[self.owner.device]}-{step}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.page.screenshot(path=str(path), full_page=True)
-        self.owner.screenshots.append(path)
+        self.page.screenshot(path=str(path), full_page=True, scale="css")
         return path
 
 
 class Phones:
     """Opens phones of one device for a test and collects what goes wrong in their pages."""
 
-    def __init__(self, browser, base_url: str, device: str, descriptor: dict, test_name: str,
-                 password: str):
+    def __init__(
+        self, browser, base_url: str, device: str, descriptor: dict, test_name: str, password: str
+    ):
         self.browser = browser
         self.base_url = base_url
         self.device = device
@@ -145,7 +157,6 @@ class Phones:
         self.password = password
         self.phones: list[Phone] = []
         self.problems: list[str] = []
-        self.screenshots: list[Path] = []
 
     def open(self, name: str = "phone") -> Phone:
         """A fresh browser context (no cookies), in British English and London time."""
@@ -157,8 +168,13 @@ class Phones:
         context.add_init_script(CSP_REPORTER)
         phone = Phone(self, context, name)
         phone.page.on("console", lambda msg, phone=phone: self._console(phone, msg))
-        phone.page.on("pageerror", lambda exc, phone=phone: self.problems.append(
-            f"[{phone.name}] JavaScript error on {phone.page.url}: {exc}"))
+        phone.page.on("requestfailed", lambda req, phone=phone: self._request_failed(phone, req))
+        phone.page.on(
+            "pageerror",
+            lambda exc, phone=phone: self.problems.append(
+                f"[{phone.name}] JavaScript error on {phone.page.url}: {exc}"
+            ),
+        )
         self.phones.append(phone)
         return phone
 
@@ -167,8 +183,24 @@ class Phones:
             return
         text = msg.text
         location = msg.location.get("url", "") if msg.location else ""
-        kind = "CSP violation" if re.search(r"Content.Security.Policy|CSP violation", text) else "console error"
+        if location.endswith("/favicon.ico") and text.startswith("Failed to load resource"):
+            return  # the browser asks for an icon no page links to; not the page's doing
+        if text.startswith(HTMX_ABORT_REPORTS):
+            return  # htmx reports every aborted request; `_request_failed` judges those
+        kind = "CSP violation" if CSP_MESSAGE.search(text) else "console error"
         self.problems.append(f"[{phone.name}] {kind} on {phone.page.url} ({location}): {text}")
+
+    def _request_failed(self, phone: Phone, request) -> None:
+        # A newer autosave replaces one still under way (hx-sync="this:replace"): by design.
+        if request.method == "POST" and request.url.endswith("/draft"):
+            return
+        # Following a link cancels what the page was still loading.
+        if request.method == "GET" and request.failure == "net::ERR_ABORTED":
+            return
+        self.problems.append(
+            f"[{phone.name}] request failed on {phone.page.url}: {request.method} {request.url}"
+            f" ({request.failure})"
+        )
 
     def assert_clean(self) -> None:
         """No JavaScript error and no Content-Security-Policy violation in any page so far."""
@@ -191,6 +223,16 @@ def phones(request, playwright, browser, portal, device, password):
     opened = Phones(browser, portal, device, playwright.devices[device], test_name, password)
     yield opened
     try:
-        opened.assert_clean()
+        if not request.node.stash.get(CALL_FAILED, False):
+            opened.assert_clean()  # what happened after the test's own last check
     finally:
         opened.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Remember whether the test itself failed, so its phones do not report it twice."""
+    report = yield
+    if report.when == "call":
+        item.stash[CALL_FAILED] = report.failed or hasattr(report, "wasxfail")
+    return report

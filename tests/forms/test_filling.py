@@ -259,3 +259,64 @@ def test_staff_see_a_preview_and_cannot_submit(client, accounts, change_request_
 def test_unknown_form_is_404(dana):
     assert dana.get("/forms/no-such-form/new").status_code == 404
     assert dana.get("/no/such/page").status_code == 404
+
+
+def _page_tokens(client, form: str) -> tuple[str, str]:
+    page = client.get(f"/forms/{form}/new").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    draft = re.search(r'name="draft_token" value="([^"]+)"', page).group(1)
+    return csrf, draft
+
+
+def test_a_second_tap_on_submit_does_not_make_a_second_request(app, dana, every_type):
+    csrf, draft = _page_tokens(dana, "every-type")
+    data = {**VALID, "csrf_token": csrf, "draft_token": draft}
+    first = dana.post("/forms/every-type/submit", data=data)
+    second = dana.post("/forms/every-type/submit", data=data)
+    assert first.status_code == second.status_code == 302
+    assert first.location == second.location
+    with app.app_context():
+        assert len(db.session.scalars(select(ChangeRequest)).all()) == 1
+
+
+def test_a_save_arriving_after_the_submit_does_not_bring_the_draft_back(app, dana, every_type):
+    csrf, draft = _page_tokens(dana, "every-type")
+    dana.post("/forms/every-type/submit", data={**VALID, "csrf_token": csrf, "draft_token": draft})
+    late = dana.post(
+        "/forms/every-type/draft",
+        data={**VALID, "draft_token": draft},
+        headers={"HX-Request": "true", "X-CSRFToken": csrf},
+    )
+    assert "This request has been sent." in late.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(Draft)) is None
+    page = dana.get("/forms/every-type/new").get_data(as_text=True)
+    assert value_of(page, "title") == ""  # a fresh form, not the sent one
+
+
+def test_two_first_saves_at_once_share_one_draft(app, dana, every_type):
+    """Two overlapping first saves: the second finds the draft the first made (no 500)."""
+    import threading
+
+    csrf, draft = _page_tokens(dana, "every-type")
+    cookie = dana.get_cookie("portal_session").value
+    results = []
+
+    def save(title: str) -> None:
+        browser = app.test_client()
+        browser.set_cookie("portal_session", cookie)
+        response = browser.post(
+            "/forms/every-type/draft",
+            data={"title": title, "draft_token": draft},
+            headers={"HX-Request": "true", "X-CSRFToken": csrf},
+        )
+        results.append(response.status_code)
+
+    threads = [threading.Thread(target=save, args=(f"title {i}",)) for i in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [200] * 6
+    with app.app_context():
+        assert len(db.session.scalars(select(Draft)).all()) == 1

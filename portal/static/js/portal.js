@@ -89,8 +89,10 @@
 
   // After messages arrive, mark the inputs they belong to, for screen readers too.
   document.addEventListener("htmx:oobAfterSwap", function (event) {
-    var slot = event.detail.target;
-    if (!slot || !slot.id || slot.id.indexOf("error-") !== 0) { return; }
+    var replaced = event.detail.target;
+    if (!replaced || !replaced.id || replaced.id.indexOf("error-") !== 0) { return; }
+    var slot = document.getElementById(replaced.id);  // the element now in the page
+    if (!slot) { return; }
     var name = slot.id.slice(6);
     var invalid = slot.textContent.trim() !== "";
     document.querySelectorAll("[name='" + name + "']").forEach(function (input) {
