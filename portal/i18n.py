@@ -11,6 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from babel import Locale, UnknownLocaleError
+from babel.localedata import locale_identifiers
 from flask import Flask, current_app, request, session
 from flask_babel import format_datetime, get_locale, get_timezone
 from flask_login import current_user
@@ -48,9 +50,26 @@ def select_locale() -> str:
     locales = current_app.config.setdefault("PORTAL_LOCALES", available_locales())
     if chosen in locales:
         return chosen
-    return (
-        request.accept_languages.best_match(locales) or current_app.config["BABEL_DEFAULT_LOCALE"]
-    )
+    return browser_locale(locales) or current_app.config["BABEL_DEFAULT_LOCALE"]
+
+
+def browser_locale(locales: list[str]) -> str | None:
+    """The browser's first language we have, keeping its region for dates and numbers:
+    en-GB reads English messages with British dates."""
+    for tag, _quality in request.accept_languages:
+        try:
+            wanted = Locale.parse(tag.replace("-", "_"))
+        except (ValueError, UnknownLocaleError):
+            continue
+        for name in locales:
+            have = Locale.parse(name)
+            if have.language != wanted.language:
+                continue
+            if have.script or have.territory or not wanted.territory:
+                return name
+            regional = f"{have.language}_{wanted.territory}"
+            return regional if regional in locale_identifiers() else name
+    return None
 
 
 def select_timezone() -> str:
@@ -74,7 +93,13 @@ def local_time(moment: datetime | None, format: str = "medium") -> str:
     """A stored UTC time in the viewer's zone, with the zone's abbreviation (CET, EST, CST)."""
     if moment is None:
         return ""
-    return f"{format_datetime(moment, format)} {format_datetime(moment, 'zzz')}"
+    return f"{format_datetime(moment, format)} {zone_abbreviation(moment)}"
+
+
+def zone_abbreviation(moment: datetime, zone: str | None = None) -> str:
+    """The zone's everyday abbreviation at that moment (CET or CEST, EST or EDT, JST),
+    from the tz database; zones that have none show their offset (+04)."""
+    return moment.astimezone(ZoneInfo(zone or str(get_timezone()))).tzname() or "UTC"
 
 
 def admin_text(texts, default_language: str = "en") -> str:  # noqa: ANN001

@@ -8,7 +8,7 @@ from typing import Any
 
 import wtforms
 from babel.numbers import get_currency_name
-from flask_babel import format_currency, format_date, format_datetime, format_decimal
+from flask_babel import format_currency, format_date, format_decimal
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from wtforms import validators as v
@@ -358,7 +358,9 @@ class DateTimeType(FieldType):
             moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
         except ValueError:
             return str(value)
-        return format_datetime(moment, "medium") + " " + format_datetime(moment, "zzz")
+        from portal.i18n import local_time
+
+        return local_time(moment)
 
 
 # -- choices ----------------------------------------------------------------------------------

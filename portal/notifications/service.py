@@ -302,9 +302,11 @@ def time_in(moment: datetime | str | None, zone: str) -> str | None:
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
     locale, tzinfo = get_locale(), ZoneInfo(zone)
+    from portal.i18n import zone_abbreviation
+
     return (
         f"{format_datetime(moment, 'medium', tzinfo=tzinfo, locale=locale)} "
-        f"{format_datetime(moment, 'zzz', tzinfo=tzinfo, locale=locale)}"
+        f"{zone_abbreviation(moment, zone)}"
     )
 
 

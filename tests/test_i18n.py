@@ -1,0 +1,98 @@
+"""Language and time zone: chosen per person, times stored in UTC and shown in the
+viewer's zone with its abbreviation."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from portal.accounts.models import Role, User
+from portal.extensions import db
+from portal.requests.models import ChangeRequest
+from tests.conftest import csrf_token
+
+ANSWERS = {
+    "title": "Timed request",
+    "description": "When was it sent?",
+    "reason": "business",
+    "business_value": "low",
+    "affected_systems": ["crm"],
+}
+
+
+def page_text(response) -> str:
+    """The page as a reader sees it: Babel's narrow and no-break spaces read as spaces."""
+    return response.get_data(as_text=True).replace("\u202f", " ").replace("\xa0", " ")
+
+
+def _submit_at(app, client, moment: datetime) -> str:
+    token = csrf_token(client, "/forms/change-request/new")
+    response = client.post("/forms/change-request/submit", data={**ANSWERS, "csrf_token": token})
+    number = response.location.split("/")[2]
+    with app.app_context():
+        change = db.session.scalar(select(ChangeRequest).where(ChangeRequest.number == number))
+        change.submitted_at = moment
+        db.session.commit()
+    return number
+
+
+def test_the_same_request_shows_each_viewer_their_own_time(app, accounts, change_request_form):
+    org = accounts.organisation()
+    accounts.user("dana@acme.test", Role.CLIENT, org)
+    zones = {
+        "sh@portal.test": "Asia/Shanghai",
+        "berlin@portal.test": "Europe/Berlin",
+        "ny@portal.test": "America/New_York",
+    }
+    for email, zone in zones.items():
+        accounts.user(email, Role.APPROVER, timezone=zone)
+    dana = app.test_client()
+    accounts.login(dana, "dana@acme.test")
+    number = _submit_at(app, dana, datetime(2026, 11, 23, 14, 30, tzinfo=UTC))
+    expected = {
+        "sh@portal.test": "10:30:00 PM",
+        "berlin@portal.test": "3:30:00 PM",
+        "ny@portal.test": "9:30:00 AM",
+    }
+    for email, clock in expected.items():
+        viewer = app.test_client()
+        accounts.login(viewer, email)
+        page = page_text(viewer.get(f"/requests/{number}"))
+        assert clock in page, (email, clock)
+    with app.app_context():  # stored once, in UTC
+        stored = db.session.scalar(select(ChangeRequest)).submitted_at
+        assert stored == datetime(2026, 11, 23, 14, 30, tzinfo=UTC)
+
+
+def test_without_a_profile_zone_the_browsers_zone_is_used(
+    app, client, accounts, change_request_form
+):
+    org = accounts.organisation()
+    accounts.user("dana@acme.test", Role.CLIENT, org)
+    accounts.login(client, "dana@acme.test")
+    number = _submit_at(app, client, datetime(2026, 7, 1, 12, 0, tzinfo=UTC))
+    client.set_cookie("tz", "Asia/Tokyo")
+    assert "9:00:00 PM JST" in page_text(client.get(f"/requests/{number}"))
+    client.set_cookie("tz", "Not/AZone")  # a made-up zone is ignored: the default applies
+    assert "12:00:00 PM UTC" in page_text(client.get(f"/requests/{number}"))
+
+
+def test_a_british_browser_gets_british_dates(app, client, accounts, change_request_form):
+    org = accounts.organisation()
+    accounts.user("dana@acme.test", Role.CLIENT, org, timezone="Europe/London")
+    accounts.login(client, "dana@acme.test")
+    number = _submit_at(app, client, datetime(2026, 11, 23, 14, 30, tzinfo=UTC))
+    british = client.get(f"/requests/{number}", headers={"Accept-Language": "en-GB,en;q=0.8"})
+    assert "23 Nov 2026, 14:30:00 GMT" in page_text(british)
+    american = client.get(f"/requests/{number}", headers={"Accept-Language": "en-US"})
+    assert "Nov 23, 2026, 2:30:00 PM GMT" in page_text(american)
+
+
+def test_the_profile_language_wins(app, client, accounts):
+    accounts.user("bo@portal.test", Role.APPROVER, locale="de")
+    accounts.login(client, "bo@portal.test")
+    html = client.get("/", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    assert '<html lang="de"' in html
+    with app.app_context():
+        assert db.session.scalar(select(User)).locale == "de"
