@@ -31,6 +31,22 @@ def register_field_types(register: Callable[[FieldType], None]) -> None:
     """
 
 
+# -- Approvals ----------------------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from portal.approvals.people import ApproverRule
+
+
+@hookspec
+def register_approver_rules(register: Callable[[ApproverRule], None]) -> None:
+    """Register "who acts" rules by calling ``register(ApproverRule(spec, people))``.
+
+    ``spec`` (``portal.approvals.rules.RuleSpec``) names the rule and checks its parameters
+    when a chain is loaded; ``people(params, request)`` returns the user ids it names for a
+    request. A chain then writes ``{rule_name: params}`` under ``assignees``.
+    """
+
+
 # -- Notifications ------------------------------------------------------------------------
 
 if TYPE_CHECKING:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import pluggy
 
 from portal import hookspecs
+from portal.approvals.people import ApproverRule
 from portal.forms.field_types import FieldType
 from portal.scheduler import Job
 
@@ -28,6 +29,7 @@ DEFAULT_PLUGINS = (
     "portal.default_plugins.field_types",
     "portal.default_plugins.email",
     "portal.default_plugins.jobs",
+    "portal.default_plugins.approver_rules",
 )
 
 
@@ -42,6 +44,7 @@ class Registries:
     field_types: dict[str, FieldType] = field(default_factory=dict)
     notification_channels: dict[str, NotificationChannel] = field(default_factory=dict)
     jobs: dict[str, Job] = field(default_factory=dict)
+    approver_rules: dict[str, ApproverRule] = field(default_factory=dict)
 
 
 def make_plugin_manager(extra_plugins: tuple[object, ...] = ()) -> pluggy.PluginManager:
@@ -81,6 +84,14 @@ def collect_registries(pm: pluggy.PluginManager) -> Registries:
     _collect(
         pm, "register_jobs", "scheduled job", "a portal.scheduler.Job", registries.jobs, _job_name
     )
+    _collect(
+        pm,
+        "register_approver_rules",
+        "approver rule",
+        "a portal.approvals.people.ApproverRule",
+        registries.approver_rules,
+        _rule_name,
+    )
     return registries
 
 
@@ -117,6 +128,10 @@ def _channel_name(channel: object) -> str | None:
     if isinstance(name, str) and name.strip() and callable(getattr(channel, "send", None)):
         return name
     return None
+
+
+def _rule_name(rule: object) -> str | None:
+    return rule.name if isinstance(rule, ApproverRule) else None
 
 
 def _job_name(job: object) -> str | None:

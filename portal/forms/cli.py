@@ -25,7 +25,7 @@ def _load(path: str):  # noqa: ANN202
     with open(path, encoding="utf-8") as handle:
         text = handle.read()
     data = parse_definition_text(text, path)
-    return data, check_definition(data)
+    return data, check_definition(data).form
 
 
 def _report(path: str, error: DefinitionError) -> None:

@@ -345,7 +345,8 @@ FILE_KINDS = ("image", "pdf", "document", "spreadsheet", "text", "archive")
 MAX_FIELDS = 300
 MAX_OPTIONS = 1000
 
-TOP_KEYS = ("name", "title", "description", "default_language", "number_prefix", "fields")
+TOP_KEYS = ("name", "title", "description", "default_language", "number_prefix", "fields", "chain")
+# `chain` is the approval chain: portal.approvals.definition checks it.
 COMMON_KEYS = ("name", "type", "label", "help", "visible_if")
 VALUE_KEYS = ("placeholder", "required", "default")
 OPTION_KEYS = ("options",)

@@ -325,4 +325,8 @@ def submit(entry: Entry, draft: Draft, user: User) -> ChangeRequest:
             )
             db.session.delete(attachment)
     db.session.delete(draft)
+    db.session.flush()
+    from portal.approvals import service as approvals
+
+    approvals.start(change, user)
     return change

@@ -24,8 +24,10 @@ class RequestStatus(enum.StrEnum):
     SENT_BACK = "sent_back"
     AWAITING_CONFIRMATION = "awaiting_confirmation"
     IN_PROGRESS = "in_progress"
+    AWAITING_FEEDBACK = "awaiting_feedback"
     COMPLETED = "completed"
     REJECTED = "rejected"
+    DECLINED = "declined"
     WITHDRAWN = "withdrawn"
 
     @property
@@ -37,10 +39,12 @@ STATUS_LABELS = {
     RequestStatus.SUBMITTED: _l("Submitted"),
     RequestStatus.IN_REVIEW: _l("In review"),
     RequestStatus.SENT_BACK: _l("Sent back for changes"),
-    RequestStatus.AWAITING_CONFIRMATION: _l("Awaiting your confirmation"),
+    RequestStatus.AWAITING_CONFIRMATION: _l("Awaiting the client's confirmation"),
     RequestStatus.IN_PROGRESS: _l("In progress"),
+    RequestStatus.AWAITING_FEEDBACK: _l("Awaiting the client's feedback"),
     RequestStatus.COMPLETED: _l("Completed"),
     RequestStatus.REJECTED: _l("Rejected"),
+    RequestStatus.DECLINED: _l("Declined by the client"),
     RequestStatus.WITHDRAWN: _l("Withdrawn"),
 }
 

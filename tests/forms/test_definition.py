@@ -325,7 +325,7 @@ def test_the_error_text_lists_every_problem():
             {**form(text_field()), "colour": "x"},
             [
                 "colour: unknown key 'colour'; allowed keys are name, title, description, "
-                "default_language, number_prefix, fields"
+                "default_language, number_prefix, fields, chain"
             ],
         ),
         (

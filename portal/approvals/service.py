@@ -1,0 +1,364 @@
+"""The approval chain at work on stored requests: the glue between the pure engine and
+the database.
+
+Every change of a request's chain happens here, in one transaction with everything that
+follows from it: the new state on the request, its status, the inbox tasks, deadlines,
+the trace entries and the notifications. Decisions on one request take turns: the first
+statement of an action takes the request row's lock (an UPDATE), so of two approvers who
+press the button at the same moment one decides and the other is told it is decided.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from flask import current_app, request
+from sqlalchemy import select, update
+
+from portal.accounts.models import User
+from portal.approvals import engine
+from portal.approvals.calendar import WorkingCalendar, add_working_hours, due_after
+from portal.approvals.definition import ChainDef, Duration, StepDef
+from portal.approvals.impact import assess
+from portal.approvals.models import Delegation, RequestRevision, Task
+from portal.approvals.people import resolver_for
+from portal.audit.trace import record
+from portal.database import utcnow
+from portal.extensions import db
+from portal.forms.definition import localize
+from portal.forms.service import chain_of
+from portal.notifications.service import notify
+from portal.requests.models import ChangeRequest, RequestStatus
+
+REFUSAL_STATUS = {
+    "closed": 409,
+    "stale": 409,
+    "not_allowed": 403,
+    "own_request": 403,
+    "unknown_step": 404,
+    "invalid": 400,
+}
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+def state_of(change: ChangeRequest) -> engine.State | None:
+    return engine.State.from_json(change.chain_state) if change.chain_state else None
+
+
+def context_for(change: ChangeRequest, chain: ChainDef, now: datetime | None = None):  # noqa: ANN201
+    return engine.Context(
+        requester_id=change.requester_id,
+        answers=change.answers,
+        resolve=resolver_for(change),
+        assessment=assess(chain.impact, change.answers),
+        revision=change.revision,
+        now=now or utcnow(),
+    )
+
+
+def status_for(state: engine.State, chain: ChainDef) -> RequestStatus:
+    """The request's status as people read it, from where its chain stands."""
+    if state.status != "in_progress":
+        return {
+            "sent_back": RequestStatus.SENT_BACK,
+            "completed": RequestStatus.COMPLETED,
+            "rejected": RequestStatus.REJECTED,
+            "declined": RequestStatus.DECLINED,
+        }[state.status]
+    active = [chain.step(n) for n, st in state.steps.items() if st.status in ("active", "blocked")]
+    kinds = {step.kind for step in active}
+    if "confirmation" in kinds:
+        return RequestStatus.AWAITING_CONFIRMATION
+    if "feedback" in kinds:
+        return RequestStatus.AWAITING_FEEDBACK
+    if "approval" in kinds:
+        return RequestStatus.IN_REVIEW
+    decided = any(
+        chain.step(n).kind in ("approval", "confirmation") and st.status in ("approved", "done")
+        for n, st in state.steps.items()
+    )
+    return RequestStatus.IN_PROGRESS if decided else RequestStatus.IN_REVIEW
+
+
+def step_label(step: StepDef, locale: str = "en", default_language: str = "en") -> str:
+    return localize(step.label, locale, default_language) or step.name.replace("_", " ")
+
+
+def acting_for(user: User, step: engine.StepState, today: date) -> int | None:
+    """Whom ``user`` acts for on this step: themselves (None), or an assignee who has
+    delegated to them for today; None too when neither applies (the engine then refuses)."""
+    if user.id in step.assignees:
+        return None
+    delegations = db.session.scalars(
+        select(Delegation).where(
+            Delegation.delegate_id == user.id,
+            Delegation.starts_on <= today,
+            Delegation.ends_on >= today,
+            Delegation.user_id.in_(step.assignees or [-1]),
+        )
+    ).all()
+    pending = [d.user_id for d in delegations if d.user_id not in step.votes]
+    if pending:
+        return pending[0]
+    return delegations[0].user_id if delegations else None
+
+
+# -- changing ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Applied:
+    change: ChangeRequest
+    events: list[engine.Event]
+
+
+def start(change: ChangeRequest, actor: User) -> Applied | None:
+    """The request was just submitted (and flushed): start its chain, if its form has one."""
+    chain = chain_of(change.form_version)
+    db.session.add(
+        RequestRevision(
+            request_id=change.id, number=1, answers=change.answers, created_by_id=actor.id
+        )
+    )
+    if chain is None:
+        record(event="submitted", request_id=change.id, actor_id=actor.id, ip_address=_ip(),
+               after={"status": change.status, "revision": 1})  # fmt: skip
+        return None
+    outcome = engine.start(chain, context_for(change, chain))
+    return _apply(change, chain, outcome)
+
+
+def lock(change_id: int) -> ChangeRequest | None:
+    """Take the request's row for this transaction and read it afresh.
+
+    The UPDATE comes first on purpose: it waits for whoever holds the row (PostgreSQL's row
+    lock, SQLite's write lock) instead of reading a state that is about to change.
+    """
+    db.session.execute(
+        update(ChangeRequest)
+        .where(ChangeRequest.id == change_id)
+        .values(state_version=ChangeRequest.state_version + 1)
+    )
+    return db.session.get(ChangeRequest, change_id, populate_existing=True)
+
+
+def perform(
+    change_id: int,
+    actor: User,
+    *,
+    step: str,
+    verb: str,
+    revision: int,
+    comment: str = "",
+    data: Mapping[str, Any] | None = None,
+) -> Applied:
+    """One person's action on one step; raises ``engine.ActionRefused`` with nothing changed.
+    The caller commits (or rolls back on a refusal)."""
+    change = lock(change_id)
+    chain = chain_of(change.form_version)
+    state = state_of(change)
+    if chain is None or state is None:
+        raise engine.ActionRefused("invalid", "this request has no approval chain")
+    step_state = state.steps.get(step)
+    on_behalf = acting_for(actor, step_state, utcnow().date()) if step_state else None
+    action = engine.Action(
+        step=step,
+        verb=verb,
+        actor_id=actor.id,
+        on_behalf_of_id=on_behalf,
+        revision=revision,
+        comment=comment,
+        data=dict(data or {}),
+    )
+    outcome = engine.act(chain, state, action, context_for(change, chain))
+    return _apply(change, chain, outcome, comment=comment)
+
+
+def revise(change_id: int, actor: User, answers: dict[str, Any]) -> Applied:
+    """The requester sends a sent-back request again with new answers: a new revision."""
+    change = lock(change_id)
+    chain = chain_of(change.form_version)
+    state = state_of(change)
+    if chain is None or state is None or state.status != "sent_back":
+        raise engine.ActionRefused("closed", "the request is not waiting for changes")
+    if actor.id != change.requester_id:
+        raise engine.ActionRefused("not_allowed", "only the requester revises a request")
+    before = change.answers
+    change.revision += 1
+    change.answers = answers
+    db.session.add(
+        RequestRevision(
+            request_id=change.id, number=change.revision, answers=answers, created_by_id=actor.id
+        )
+    )
+    changed = {k for k in set(before) | set(answers) if before.get(k) != answers.get(k)}
+    record(
+        event="revised",
+        request_id=change.id,
+        actor_id=actor.id,
+        ip_address=_ip(),
+        before={k: before.get(k) for k in sorted(changed)},
+        after={k: answers.get(k) for k in sorted(changed)},
+        data={"revision": change.revision},
+    )
+    outcome = engine.resubmit(chain, state, context_for(change, chain))
+    return _apply(change, chain, outcome)
+
+
+def escalate_overdue(change_id: int, step: str) -> Applied | None:
+    """A step's deadline has passed: say so in the trace, and escalate when the chain says to."""
+    change = lock(change_id)
+    chain = chain_of(change.form_version)
+    state = state_of(change)
+    if chain is None or state is None or step not in state.steps:
+        return None
+    st = state.steps[step]
+    if state.finished or st.status not in ("active", "blocked") or st.escalated_at:
+        return None
+    record(event="deadline_missed", request_id=change.id, step=step, ip_address=None,
+           data={"deadline_at": st.deadline_at})  # fmt: skip
+    if chain.step(step).escalate_to is None:
+        st.escalated_at = utcnow().isoformat()
+        change.chain_state = state.to_json()
+        return Applied(change, [])
+    try:
+        outcome = engine.escalate(chain, state, step, context_for(change, chain))
+    except engine.ActionRefused:
+        return None
+    return _apply(change, chain, outcome)
+
+
+def _ip() -> str | None:
+    try:
+        return request.remote_addr
+    except RuntimeError:  # outside a request: the scheduler
+        return None
+
+
+def _apply(
+    change: ChangeRequest, chain: ChainDef, outcome: engine.Outcome, comment: str = ""
+) -> Applied:
+    """Store the outcome with everything that follows from it, in the current transaction."""
+    state = outcome.state
+    now = utcnow()
+    _set_deadlines(change, chain, state, now)
+    change.chain_state = state.to_json()
+    change.status = status_for(state, chain).value
+    assessment = assess(chain.impact, change.answers)
+    change.impact, change.priority = assessment.overall, assessment.priority
+    change.updated_at = now
+    if state.finished and change.closed_at is None:
+        change.closed_at = now
+    ip = _ip()
+    for event in outcome.events:
+        data = dict(event.data)
+        if comment and event.kind in engine.ACTION_EVENTS.values():
+            data.setdefault("comment", comment)
+        record(
+            event=event.kind,
+            request_id=change.id,
+            step=event.step,
+            actor_id=event.actor_id,
+            on_behalf_of_id=event.on_behalf_of_id,
+            ip_address=ip,
+            before=event.before,
+            after=event.after,
+            data=data or None,
+            at=now,
+        )
+    new_tasks = _sync_tasks(change, chain, state)
+    _tell(change, chain, state, outcome.events, new_tasks, comment)
+    return Applied(change, outcome.events)
+
+
+def calendar_for(user: User | None) -> WorkingCalendar:
+    """The working calendar deadlines are counted in: the person's zone, Monday to Friday,
+    09:00 to 17:00."""
+    zone = (user.timezone if user else None) or (
+        user.organisation.timezone if user and user.organisation else None
+    )
+    return WorkingCalendar(zone=zone or current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+def _due(start: datetime, duration: Duration, calendar: WorkingCalendar) -> datetime:
+    return due_after(start, duration.amount, duration.unit, duration.working, calendar)
+
+
+def _reminder(start: datetime, step: StepDef, due: datetime, calendar: WorkingCalendar):  # noqa: ANN202
+    """When to remind: ``remind_before`` ahead of the deadline, counted in working time when
+    the deadline is."""
+    if step.remind_before is None:
+        return None
+    if step.deadline.working and step.remind_before.working:
+        per_day = calendar.hours_per_day()
+        hours = step.deadline.hours(per_day) - step.remind_before.hours(per_day)
+        return add_working_hours(start, max(hours, 0), calendar)
+    return due - timedelta(hours=step.remind_before.hours())
+
+
+def _set_deadlines(change, chain, state, now) -> None:  # noqa: ANN001
+    """A step that has just started gets its deadline (counted from now, in the calendar of
+    the portal; each task also gets one in its assignee's own calendar)."""
+    for name, st in state.steps.items():
+        step = chain.step(name)
+        if step.deadline is None or st.status not in ("active", "blocked") or st.deadline_at:
+            continue
+        st.deadline_at = _due(now, step.deadline, calendar_for(None)).isoformat()
+
+
+def _sync_tasks(change, chain, state) -> list[Task]:  # noqa: ANN001
+    """Open a task for each (step, person) who must act now; close the others."""
+    wanted = set(engine.open_tasks(state))
+    tasks = db.session.scalars(select(Task).where(Task.request_id == change.id)).all()
+    existing = {(t.step, t.user_id): t for t in tasks}
+    for key, task in existing.items():
+        task.open = key in wanted
+    created = []
+    now = utcnow()
+    for step_name, user_id in sorted(wanted - set(existing)):
+        step = chain.step(step_name)
+        user = db.session.get(User, user_id)
+        task = Task(request_id=change.id, step=step_name, kind=step.kind, user_id=user_id)
+        if step.deadline is not None:
+            calendar = calendar_for(user)
+            task.due_at = _due(now, step.deadline, calendar)
+            task.remind_at = _reminder(now, step, task.due_at, calendar)
+        db.session.add(task)
+        created.append(task)
+    return created
+
+
+def _tell(change, chain, state, events, new_tasks, comment) -> None:  # noqa: ANN001
+    """The next people to act are told; the requester hears when it comes back to them."""
+    kinds = {event.kind for event in events}
+    for task in new_tasks:
+        if task.kind in ("confirmation", "feedback"):
+            continue  # told below, as the requester
+        step = chain.step(task.step)
+        if "escalated" in kinds:
+            notify([task.user_id], "escalated", change, step_label=dict(step.label) or step.name)
+        else:
+            notify([task.user_id], "action_needed", change,
+                   step_label=dict(step.label) or step.name, deadline_at=task.due_at)  # fmt: skip
+    requester = [change.requester_id]
+    for task in new_tasks:
+        if task.kind in ("confirmation", "feedback") and task.user_id == change.requester_id:
+            step = chain.step(task.step)
+            notify(requester, "action_needed", change, step_label=dict(step.label) or step.name,
+                   deadline_at=task.due_at)  # fmt: skip
+    if "request_sent_back" in kinds:
+        step = chain.step(state.sent_back_step) if state.sent_back_step else None
+        label = (dict(step.label) or step.name) if step else ""
+        notify(requester, "sent_back", change, step_label=label, comment=comment)
+    if "completed" in kinds:
+        notify(requester, "completed", change)
+    for kind, outcome in (("closed_rejected", "rejected"), ("closed_declined", "declined")):
+        if kind in kinds:
+            step = next((chain.step(e.step) for e in events if e.kind == kind and e.step), None)
+            notify(requester, "decided", change, outcome=outcome,
+                   step_label=(dict(step.label) or step.name) if step else "")  # fmt: skip
