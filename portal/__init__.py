@@ -51,13 +51,14 @@ def create_app(
     app.extensions["portal.plugins"] = pm
     app.extensions["portal.registries"] = collect_registries(pm)
 
-    from portal import accounts, errors, health, notifications, requests
+    from portal import accounts, approvals, errors, health, notifications, requests
     from portal import forms as forms_area
 
     accounts.init_app(app)
     forms_area.init_app(app)
     requests.init_app(app)
     notifications.init_app(app)
+    approvals.init_app(app)
     health.init_app(app)
     errors.init_app(app)
 

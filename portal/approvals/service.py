@@ -11,7 +11,7 @@ press the button at the same moment one decides and the other is told it is deci
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -196,17 +196,20 @@ def revise(change_id: int, actor: User, answers: dict[str, Any]) -> Applied:
             request_id=change.id, number=change.revision, answers=answers, created_by_id=actor.id
         )
     )
-    changed = {k for k in set(before) | set(answers) if before.get(k) != answers.get(k)}
-    record(
-        event="revised",
-        request_id=change.id,
-        actor_id=actor.id,
-        ip_address=_ip(),
-        before={k: before.get(k) for k in sorted(changed)},
-        after={k: answers.get(k) for k in sorted(changed)},
-        data={"revision": change.revision},
-    )
+    changed = sorted(k for k in set(before) | set(answers) if before.get(k) != answers.get(k))
     outcome = engine.resubmit(chain, state, context_for(change, chain))
+    # The trace of the revision says what changed, answer by answer.
+    outcome.events = [
+        replace(
+            event,
+            actor_id=actor.id,
+            before={**(event.before or {}), "answers": {k: before.get(k) for k in changed}},
+            after={**(event.after or {}), "answers": {k: answers.get(k) for k in changed}},
+        )
+        if event.kind == "revised"
+        else event
+        for event in outcome.events
+    ]
     return _apply(change, chain, outcome)
 
 

@@ -275,6 +275,14 @@ class MoneyType(FieldType):
     def to_storage(self, data, field, ctx):
         return None  # the view stores money through money_value(), which knows the currency
 
+    def to_formdata(self, value, field, ctx):
+        if not isinstance(value, dict):
+            return {}
+        return {
+            field.name: str(value.get("amount", "")),
+            f"{field.name}__currency": value.get("currency", ""),
+        }
+
     @staticmethod
     def money_value(bound: MoneyField) -> dict | None:
         if bound.data is None:
@@ -350,6 +358,13 @@ class DateTimeType(FieldType):
             return None
         aware = data.replace(tzinfo=ctx.timezone)
         return aware.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+    def to_formdata(self, value, field, ctx):
+        try:
+            moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+        except ValueError:
+            return {}
+        return {field.name: moment.astimezone(ctx.timezone).strftime("%Y-%m-%dT%H:%M")}
 
     def display(self, value, field, ctx):
         if not value:
@@ -440,6 +455,9 @@ class CheckboxType(FieldType):
     def to_storage(self, data, field, ctx):
         return bool(data)
 
+    def to_formdata(self, value, field, ctx):
+        return {field.name: "y"} if value else {}
+
     def display(self, value, field, ctx):
         return str(_l("Yes")) if value else str(_l("No"))
 
@@ -459,6 +477,9 @@ class FileType(FieldType):
 
     def make_field(self, field, label, ctx):
         return wtforms.Field(label=label, validators=[])
+
+    def to_formdata(self, value, field, ctx):
+        return {}  # files stay with the request; they are not posted again
 
     def display(self, value, field, ctx):
         if not value:

@@ -16,6 +16,7 @@ from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from werkzeug.datastructures import MultiDict
 
 from portal.accounts.models import User
 from portal.extensions import db
@@ -28,7 +29,7 @@ from portal.forms.builder import (
 )
 from portal.forms.definition import FieldDef, FormDef, localize
 from portal.forms.field_types import EntryContext, FieldType
-from portal.forms.models import Form
+from portal.forms.models import Form, FormVersion
 from portal.forms.service import field_types, form_def_of
 from portal.requests.models import Attachment, ChangeRequest, Draft
 from portal.requests.numbering import next_number
@@ -179,11 +180,23 @@ class Entry:
         return any(v.errors for v in self.views)
 
 
-def open_entry(form: Form, draft: Draft | None, formdata=None) -> Entry:  # noqa: ANN001
-    """Bind the form to posted data, else to the draft's saved answers, else to defaults."""
+def open_entry(
+    form: Form,
+    draft: Draft | None,
+    formdata=None,  # noqa: ANN001
+    *,
+    version: FormVersion | None = None,
+    files: list[Attachment] | None = None,
+) -> Entry:
+    """Bind the form to posted data, else to the draft's saved answers, else to defaults.
+
+    ``version`` and ``files`` open a submitted request again for revision: its version, and
+    the files it already has.
+    """
     from portal.forms.builder import draft_formdata
 
-    version = draft.form_version if draft is not None else form.published
+    if version is None:
+        version = draft.form_version if draft is not None else form.published
     form_def = form_def_of(version)
     types = field_types()
     ctx = entry_context(form_def)
@@ -197,7 +210,8 @@ def open_entry(form: Form, draft: Draft | None, formdata=None) -> Entry:  # noqa
         else _defaults(form_def)
     )
     visible = visible_names(form_def, raw)
-    files = draft.attachments if draft is not None else []
+    if files is None:
+        files = draft.attachments if draft is not None else []
     views = []
     for f in form_def.fields:
         views.append(
@@ -330,3 +344,15 @@ def submit(entry: Entry, draft: Draft, user: User) -> ChangeRequest:
 
     approvals.start(change, user)
     return change
+
+
+def formdata_of(answers: dict[str, Any], form_def: FormDef, ctx: EntryContext) -> MultiDict:
+    """Stored answers as form data again, to open a submitted request for revision."""
+    types = field_types()
+    data = MultiDict()
+    for f in form_def.fields:
+        if f.has_value and f.name in answers:
+            for key, value in types[f.type].to_formdata(answers[f.name], f, ctx).items():
+                for item in value if isinstance(value, list) else [value]:
+                    data.add(key, item)
+    return data

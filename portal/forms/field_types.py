@@ -64,6 +64,15 @@ class FieldType:
         """The validated form data as a JSON value, or None when empty."""
         return data if data not in ("", None, []) else None
 
+    def to_formdata(self, value: Any, field: FieldDef, ctx: EntryContext) -> dict[str, Any]:
+        """A stored value as the browser would post it (``{name: text or [texts]}``), to
+        fill the form again when a request is revised."""
+        if value is None:
+            return {}
+        if isinstance(value, list):
+            return {field.name: [str(item) for item in value]}
+        return {field.name: str(value)}
+
     def display(self, value: Any, field: FieldDef | None, ctx: DisplayContext) -> str | Markup:
         """A stored value as a reader sees it. ``field`` is None when the form version that
         holds this answer no longer knows the field: show the raw value then."""

@@ -93,15 +93,55 @@ def answer_rows(change: ChangeRequest) -> list[dict]:
     return kept
 
 
+def answer_diff(change: ChangeRequest, before: dict, after: dict) -> list[dict]:
+    """The answers that differ between two revisions, each as it reads before and after."""
+    form_def = form_def_of(change.form_version)
+    types = field_types()
+    ctx = display_context()
+    ctx = DisplayContext(ctx.locale, form_def.default_language, ctx.timezone, ctx.file_url)
+    rows = []
+    for field in form_def.fields:
+        if not field.has_value or before.get(field.name) == after.get(field.name):
+            continue
+        display = types[field.type].display
+        rows.append(
+            {
+                "field": field,
+                "before": display(before.get(field.name), field, ctx),
+                "after": display(after.get(field.name), field, ctx),
+            }
+        )
+    return rows
+
+
 @bp.get("/requests/<number>")
 @login_required
 def detail(number: str):
     change = request_or_404(current_user, number)
+    return render_detail(change)
+
+
+def render_detail(change: ChangeRequest, *, notice=None, error=None, fragment=False):  # noqa: ANN001, ANN201
+    """The request page (or, for htmx, its body): everything needed to decide on one screen."""
+    from portal.approvals.views import chain_view, revisions, timeline
+
+    user = current_user._get_current_object()
+    versions = revisions(change)
+    diff = (
+        answer_diff(change, versions[-2].answers, versions[-1].answers) if len(versions) > 1 else []
+    )
+    template = "requests/_body.html" if fragment else "requests/detail.html"
     return render_template(
-        "requests/detail.html",
+        template,
         change=change,
         form_def=form_def_of(change.form_version),
         rows=answer_rows(change),
+        chain=chain_view(change, user),
+        timeline=timeline(change),
+        diff=diff,
+        revision_count=len(versions),
+        notice=notice,
+        error=error,
     )
 
 

@@ -1,0 +1,366 @@
+"""``portal groups``, ``portal organisations`` and ``portal delegations``: who acts on a step.
+
+A chain names people through rules such as ``{group: ccb}`` or ``{org_approvers: true}``;
+these commands keep what those rules look up. Only approvers and admins act on approval
+and task steps, so only they can be group members, account approvers and delegates:
+clients confirm and give feedback on their own requests, and nothing else.
+
+People are looked up when a step starts: a change here applies to steps that start from
+now on; a step already open keeps its people (an admin reassigns them).
+
+Every command is safe to repeat: adding what is there, or removing what is not, says so
+and changes nothing. A command with a bad argument changes nothing at all, and lists every
+problem it found.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import date, datetime
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from sqlalchemy import delete, func, insert, select
+
+from portal.accounts.models import Organisation, Role, User
+from portal.approvals.models import Delegation, Group, group_members, organisation_approvers
+from portal.database import utcnow
+from portal.extensions import db
+
+GROUP_NAME = re.compile(r"[a-z][a-z0-9_-]{0,63}")
+STAFF = (Role.APPROVER.value, Role.ADMIN.value)
+
+
+def init_app(app: Flask) -> None:
+    """Add the commands to ``portal``."""
+    for command in (groups, organisations, delegations):
+        app.cli.add_command(command)
+
+
+# -- looking people and things up -------------------------------------------------------------
+
+
+def _fail(problems: Iterable[str]) -> None:
+    problems = list(problems)
+    if problems:
+        text = "\n".join(f"  {p}" for p in problems)
+        raise click.ClickException(f"nothing was changed:\n{text}")
+
+
+def _people(emails: Iterable[str], *, staff_only: str | None = None) -> list[User]:
+    """The users with these addresses, in the order given; every unknown address, client or
+    deactivated account is reported at once. ``staff_only`` is the rule a client breaks."""
+    wanted = list(dict.fromkeys(e.strip().lower() for e in emails))
+    found = {
+        user.email.lower(): user
+        for user in db.session.scalars(select(User).where(func.lower(User.email).in_(wanted)))
+    }
+    problems = []
+    for email in wanted:
+        user = found.get(email)
+        if user is None:
+            problems.append(f"no user has the address {email}")
+        elif staff_only and user.role not in STAFF:
+            problems.append(f"{email} is a {user.role}; {staff_only}")
+        elif not user.active:
+            problems.append(f"{email} is deactivated")
+    _fail(problems)
+    return [found[email] for email in wanted]
+
+
+def _group(name: str) -> Group:
+    group = db.session.scalar(select(Group).where(Group.name == name))
+    if group is None:
+        known = ", ".join(db.session.scalars(select(Group.name).order_by(Group.name))) or "none"
+        raise click.ClickException(
+            f"there is no group called {name!r} (groups: {known}); "
+            f"make it with `portal groups create {name} --title ...`"
+        )
+    return group
+
+
+def _organisation(name: str) -> Organisation:
+    organisation = db.session.scalar(select(Organisation).where(Organisation.name == name))
+    if organisation is None:
+        known = (
+            ", ".join(db.session.scalars(select(Organisation.name).order_by(Organisation.name)))
+            or "none"
+        )
+        raise click.ClickException(
+            f"there is no organisation called {name!r} (organisations: {known})"
+        )
+    return organisation
+
+
+def _who(user: User) -> str:
+    note = "" if user.active else ", deactivated"
+    return f"{user.email} ({user.name}, {user.role}{note})"
+
+
+# -- portal groups ----------------------------------------------------------------------------
+
+
+@click.group(cls=AppGroup, help="Groups a step can go to, such as the change control board.")
+def groups() -> None:
+    pass
+
+
+@groups.command("create")
+@click.argument("name")
+@click.option("--title", required=True, help='What people read, e.g. "Change control board".')
+def create_group(name: str, title: str) -> None:
+    """Make the group NAME (the name a chain uses: {group: NAME})."""
+    title = title.strip()
+    problems = []
+    if not GROUP_NAME.fullmatch(name):
+        problems.append(
+            f"{name!r} cannot be a group name: use lower-case letters, digits, - and _, "
+            "starting with a letter (like ccb)"
+        )
+    if not title or len(title) > 200:
+        problems.append("the title needs 1 to 200 characters")
+    _fail(problems)
+    group = db.session.scalar(select(Group).where(Group.name == name))
+    if group is None:
+        db.session.add(Group(name=name, title=title))
+        db.session.commit()
+        click.echo(f"Created the group {name} ({title}).")
+    elif group.title != title:
+        before, group.title = group.title, title
+        db.session.commit()
+        click.echo(f"The group {name} was already there; its title changed from {before!r}.")
+    else:
+        click.echo(f"The group {name} is already there (nothing changed).")
+
+
+@groups.command("add")
+@click.argument("name")
+@click.argument("emails", nargs=-1, required=True, metavar="EMAIL...")
+def add_members(name: str, emails: tuple[str, ...]) -> None:
+    """Add people (approvers or admins) to the group NAME."""
+    group = _group(name)
+    people = _people(emails, staff_only="only approvers and admins can be group members")
+    members = {user.id for user in group.members}
+    for user in people:
+        if user.id in members:
+            click.echo(f"{user.email} is already in {name}.")
+        else:
+            db.session.execute(insert(group_members).values(group_id=group.id, user_id=user.id))
+            members.add(user.id)
+            click.echo(f"Added {user.email} to {name}.")
+    db.session.commit()
+
+
+@groups.command("remove")
+@click.argument("name")
+@click.argument("emails", nargs=-1, required=True, metavar="EMAIL...")
+def remove_members(name: str, emails: tuple[str, ...]) -> None:
+    """Take people out of the group NAME."""
+    group = _group(name)
+    people = _people(emails)
+    members = {user.id for user in group.members}
+    for user in people:
+        if user.id not in members:
+            click.echo(f"{user.email} was not in {name}.")
+            continue
+        db.session.execute(
+            delete(group_members).where(
+                group_members.c.group_id == group.id, group_members.c.user_id == user.id
+            )
+        )
+        click.echo(f"Removed {user.email} from {name}.")
+    db.session.commit()
+
+
+@groups.command("list")
+def list_groups() -> None:
+    """Every group with its members."""
+    rows = db.session.scalars(select(Group).order_by(Group.name)).all()
+    if not rows:
+        click.echo("No groups yet: make one with `portal groups create NAME --title ...`.")
+    for group in rows:
+        click.echo(f"{group.name}: {group.title} ({len(group.members)} members)")
+        for user in group.members:
+            click.echo(f"  {_who(user)}")
+
+
+# -- portal organisations approvers -----------------------------------------------------------
+
+
+@click.group(cls=AppGroup, help="Client organisations and the people who approve for them.")
+def organisations() -> None:
+    pass
+
+
+@organisations.group("approvers", cls=AppGroup)
+def approvers() -> None:
+    """The account approvers of an organisation: whom {org_approvers: true} names."""
+
+
+def _approver_ids(organisation: Organisation) -> set[int]:
+    return set(
+        db.session.scalars(
+            select(organisation_approvers.c.user_id).where(
+                organisation_approvers.c.organisation_id == organisation.id
+            )
+        )
+    )
+
+
+@approvers.command("add")
+@click.argument("organisation")
+@click.argument("emails", nargs=-1, required=True, metavar="EMAIL...")
+def add_approvers(organisation: str, emails: tuple[str, ...]) -> None:
+    """Make people (approvers or admins) account approvers of ORGANISATION."""
+    org = _organisation(organisation)
+    people = _people(emails, staff_only="only approvers and admins can be account approvers")
+    current = _approver_ids(org)
+    for user in people:
+        if user.id in current:
+            click.echo(f"{user.email} already approves for {org.name}.")
+        else:
+            db.session.execute(
+                insert(organisation_approvers).values(organisation_id=org.id, user_id=user.id)
+            )
+            current.add(user.id)
+            click.echo(f"{user.email} now approves for {org.name}.")
+    db.session.commit()
+
+
+@approvers.command("remove")
+@click.argument("organisation")
+@click.argument("emails", nargs=-1, required=True, metavar="EMAIL...")
+def remove_approvers(organisation: str, emails: tuple[str, ...]) -> None:
+    """Stop people approving for ORGANISATION."""
+    org = _organisation(organisation)
+    people = _people(emails)
+    current = _approver_ids(org)
+    for user in people:
+        if user.id not in current:
+            click.echo(f"{user.email} did not approve for {org.name}.")
+            continue
+        db.session.execute(
+            delete(organisation_approvers).where(
+                organisation_approvers.c.organisation_id == org.id,
+                organisation_approvers.c.user_id == user.id,
+            )
+        )
+        click.echo(f"{user.email} no longer approves for {org.name}.")
+    db.session.commit()
+
+
+@approvers.command("list")
+@click.argument("organisation", required=False)
+def list_approvers(organisation: str | None) -> None:
+    """The account approvers of ORGANISATION, or of every organisation."""
+    orgs = (
+        [_organisation(organisation)]
+        if organisation
+        else db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
+    )
+    if not orgs:
+        click.echo("No organisations yet.")
+    for org in orgs:
+        people = db.session.scalars(
+            select(User)
+            .join(organisation_approvers, organisation_approvers.c.user_id == User.id)
+            .where(organisation_approvers.c.organisation_id == org.id)
+            .order_by(User.email)
+        ).all()
+        click.echo(f"{org.name}: " + ("" if people else "no account approvers"))
+        for user in people:
+            click.echo(f"  {_who(user)}")
+
+
+# -- portal delegations -----------------------------------------------------------------------
+
+
+@click.group(cls=AppGroup, help="Someone acts for an absent colleague for a range of dates.")
+def delegations() -> None:
+    pass
+
+
+DAY = click.DateTime(formats=["%Y-%m-%d"])
+
+
+def _day(value: datetime) -> date:
+    return value.date()
+
+
+@delegations.command("add")
+@click.option("--from", "from_email", required=True, metavar="EMAIL", help="Who is away.")
+@click.option("--to", "to_email", required=True, metavar="EMAIL", help="Who acts for them.")
+@click.option("--start", required=True, type=DAY, help="First day, YYYY-MM-DD.")
+@click.option("--end", required=True, type=DAY, help="Last day (included), YYYY-MM-DD.")
+def add_delegation(from_email: str, to_email: str, start: datetime, end: datetime) -> None:
+    """From START to END (both included), --to acts on --from's steps; the trace then says
+    "--to on behalf of --from"."""
+    starts_on, ends_on = _day(start), _day(end)
+    problems = []
+    if from_email.strip().lower() == to_email.strip().lower():
+        problems.append("a person cannot delegate to themselves")
+    if ends_on < starts_on:
+        problems.append(f"the end ({ends_on}) is before the start ({starts_on})")
+    elif ends_on < utcnow().date():
+        problems.append(f"the delegation would be over already (it ends on {ends_on})")
+    _fail(problems)
+    away, delegate = _people(
+        [from_email, to_email], staff_only="only approvers and admins delegate or act for others"
+    )
+    existing = db.session.scalar(
+        select(Delegation).where(
+            Delegation.user_id == away.id,
+            Delegation.delegate_id == delegate.id,
+            Delegation.starts_on == starts_on,
+            Delegation.ends_on == ends_on,
+        )
+    )
+    if existing is not None:
+        click.echo(f"That delegation is already there (#{existing.id}; nothing changed).")
+        return
+    delegation = Delegation(
+        user_id=away.id, delegate_id=delegate.id, starts_on=starts_on, ends_on=ends_on
+    )
+    db.session.add(delegation)
+    db.session.commit()
+    click.echo(
+        f"Delegation #{delegation.id}: {delegate.email} acts for {away.email} "
+        f"from {starts_on} to {ends_on}."
+    )
+
+
+@delegations.command("list")
+@click.option("--all", "show_all", is_flag=True, help="Include delegations that are over.")
+def list_delegations(show_all: bool) -> None:
+    """Delegations that are on now or to come (with --all, past ones too)."""
+    today = utcnow().date()
+    query = select(Delegation).order_by(Delegation.starts_on, Delegation.id)
+    if not show_all:
+        query = query.where(Delegation.ends_on >= today)
+    rows = db.session.scalars(query).all()
+    if not rows:
+        click.echo("No delegations" + ("." if show_all else " now or to come."))
+    for d in rows:
+        when = (
+            "now"
+            if d.starts_on <= today <= d.ends_on
+            else ("over" if d.ends_on < today else "to come")
+        )
+        click.echo(
+            f"#{d.id} {d.delegate.email} for {d.user.email}: {d.starts_on} to {d.ends_on} ({when})"
+        )
+
+
+@delegations.command("remove")
+@click.argument("delegation_id", type=int, metavar="ID")
+def remove_delegation(delegation_id: int) -> None:
+    """End a delegation early: remove delegation ID (as `list` shows it)."""
+    delegation = db.session.get(Delegation, delegation_id)
+    if delegation is None:
+        raise click.ClickException(f"there is no delegation #{delegation_id}")
+    text = f"{delegation.delegate.email} for {delegation.user.email}"
+    db.session.delete(delegation)
+    db.session.commit()
+    click.echo(f"Removed delegation #{delegation_id} ({text}).")

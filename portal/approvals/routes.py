@@ -1,0 +1,166 @@
+"""Working the chain: the inbox of what waits on me, acting on a step, and revising a
+request that was sent back."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import and_, or_, select
+
+from portal.accounts.models import Organisation
+from portal.approvals import bp, engine, service
+from portal.approvals.models import Delegation, Task
+from portal.database import utcnow
+from portal.extensions import db
+from portal.forms.entry import check, entry_context, formdata_of, open_entry, stored_answers
+from portal.forms.service import form_def_of
+from portal.requests.access import request_or_404
+from portal.requests.models import ChangeRequest
+from portal.requests.routes import render_detail
+
+MAX_COMMENT = 4000
+
+
+@bp.get("/inbox")
+@login_required
+def inbox():
+    """What waits on me (and on those I stand in for today), soonest deadline first."""
+    user = current_user._get_current_object()
+    today = utcnow().date()
+    standing_in_for = select(Delegation.user_id).where(
+        Delegation.delegate_id == user.id,
+        Delegation.starts_on <= today,
+        Delegation.ends_on >= today,
+    )
+    query = (
+        select(Task, ChangeRequest)
+        .join(ChangeRequest, ChangeRequest.id == Task.request_id)
+        .where(Task.open.is_(True))
+        .where(or_(Task.user_id == user.id, Task.user_id.in_(standing_in_for)))
+    )
+    kind = request.args.get("kind", "")
+    if kind in engine.VERBS:
+        query = query.where(Task.kind == kind)
+    overdue = request.args.get("overdue") == "1"
+    if overdue:
+        query = query.where(and_(Task.due_at.is_not(None), Task.due_at < utcnow()))
+    organisation = request.args.get("organisation", type=int)
+    if organisation:
+        query = query.where(ChangeRequest.organisation_id == organisation)
+    if not user.is_staff:  # a client's own steps are on their own organisation's requests
+        query = query.where(ChangeRequest.organisation_id == user.organisation_id)
+    query = query.order_by(Task.due_at.is_(None), Task.due_at, Task.created_at).limit(200)
+    rows = db.session.execute(query).all()
+    organisations = (
+        db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
+        if user.is_staff
+        else []
+    )
+    return render_template(
+        "approvals/inbox.html",
+        rows=rows,
+        kind=kind,
+        overdue=overdue,
+        organisation=organisation,
+        organisations=organisations,
+        now=utcnow(),
+    )
+
+
+@bp.post("/requests/<number>/act")
+@login_required
+def act(number: str):
+    """Approve, reject, send back, confirm, decline, mark done, give feedback, or comment."""
+    user = current_user._get_current_object()
+    change = request_or_404(user, number)
+    verb = request.form.get("verb", "")
+    comment = (request.form.get("comment") or "").strip()[:MAX_COMMENT]
+    data = {}
+    if verb == "feedback":
+        rating = request.form.get("rating", type=int)
+        data["rating"] = rating
+        if rating not in engine.RATINGS:
+            return _refused(change, 400, _("Choose a rating from 1 to 5."))
+    if verb in ("reject", "send_back", "decline") and not comment:
+        return _refused(change, 400, _("Say why in a comment, so the next person knows."))
+    try:
+        applied = service.perform(
+            change.id,
+            user,
+            step=request.form.get("step", ""),
+            verb=verb,
+            revision=request.form.get("revision", type=int) or 0,
+            comment=comment,
+            data=data,
+        )
+    except engine.ActionRefused as refused:
+        db.session.rollback()
+        return _refused(change, service.REFUSAL_STATUS.get(refused.code, 400), refused.message(_))
+    db.session.commit()
+    message = _("Saved: %(what)s.", what=_event_phrase(applied.events))
+    if not request.htmx:
+        flash(message, "info")
+        return redirect(url_for("requests.detail", number=number))
+    return render_detail(db.session.get(ChangeRequest, change.id), notice=message, fragment=True)
+
+
+def _event_phrase(events) -> str:  # noqa: ANN001
+    from portal.approvals.views import EVENT_LABELS
+
+    for event in events:
+        if event.kind in engine.ACTION_EVENTS.values():
+            return str(EVENT_LABELS.get(event.kind, event.kind)).lower()
+    return _("your action")
+
+
+def _refused(change: ChangeRequest, status: int, message: str):  # noqa: ANN202
+    """Nothing changed: the page again, with the reason where the buttons were."""
+    db.session.expire_all()
+    change = db.session.get(ChangeRequest, change.id)
+    if not request.htmx:
+        flash(message, "error")
+        return redirect(url_for("requests.detail", number=change.number))
+    return render_detail(change, error=message, fragment=True), status
+
+
+@bp.route("/requests/<number>/revise", methods=["GET", "POST"])
+@login_required
+def revise(number: str):
+    """The requester changes the answers of a request that was sent back, and sends it again."""
+    user = current_user._get_current_object()
+    change = request_or_404(user, number)
+    if change.requester_id != user.id:
+        abort(403)
+    if change.status != "sent_back":
+        flash(_("This request is not waiting for changes."), "info")
+        return redirect(url_for("requests.detail", number=number))
+    form_def = form_def_of(change.form_version)
+    ctx = entry_context(form_def)
+    formdata = (
+        request.form if request.method == "POST" else formdata_of(change.answers, form_def, ctx)
+    )
+    entry = open_entry(
+        change.form_version.form,
+        None,
+        formdata,
+        version=change.form_version,
+        files=list(change.attachments),
+    )
+    if request.method == "POST":
+        if check(entry, report_empty=True):
+            try:
+                service.revise(change.id, user, stored_answers(entry))
+            except engine.ActionRefused as refused:
+                db.session.rollback()
+                flash(refused.message(_), "error")
+                return redirect(url_for("requests.detail", number=number))
+            db.session.commit()
+            flash(
+                _("Your changes are sent. The request goes on from where it was sent back."), "info"
+            )
+            return redirect(url_for("requests.detail", number=number))
+        flash(_("Some answers need your attention. They are marked below."), "error")
+    return render_template("approvals/revise.html", entry=entry, change=change), (
+        422 if request.method == "POST" else 200
+    )
