@@ -109,7 +109,7 @@ def _event_phrase(events) -> str:  # noqa: ANN001
     from portal.approvals.views import EVENT_LABELS
 
     for event in events:
-        if event.kind in engine.ACTION_EVENTS.values():
+        if event.kind in (*engine.ACTION_EVENTS.values(), "reassigned"):
             return str(EVENT_LABELS.get(event.kind, event.kind)).lower()
     return _("your action")
 
@@ -164,3 +164,30 @@ def revise(number: str):
     return render_template("approvals/revise.html", entry=entry, change=change), (
         422 if request.method == "POST" else 200
     )
+
+
+@bp.post("/requests/<number>/reassign")
+@login_required
+def reassign(number: str):
+    """An admin gives one person's part of an open step to someone else, or adds someone."""
+    user = current_user._get_current_object()
+    if not user.is_admin:
+        abort(403)
+    change = request_or_404(user, number)
+    try:
+        applied = service.reassign(
+            change.id,
+            user,
+            step=request.form.get("step", ""),
+            from_user_id=request.form.get("from_user", type=int),
+            to_user_id=request.form.get("to_user", type=int) or 0,
+        )
+    except engine.ActionRefused as refused:
+        db.session.rollback()
+        return _refused(change, service.REFUSAL_STATUS.get(refused.code, 400), refused.message(_))
+    db.session.commit()
+    message = _("Saved: %(what)s.", what=_event_phrase(applied.events))
+    if not request.htmx:
+        flash(message, "info")
+        return redirect(url_for("requests.detail", number=number))
+    return render_detail(db.session.get(ChangeRequest, change.id), notice=message, fragment=True)

@@ -213,6 +213,26 @@ def revise(change_id: int, actor: User, answers: dict[str, Any]) -> Applied:
     return _apply(change, chain, outcome)
 
 
+def reassign(
+    change_id: int, admin: User, *, step: str, from_user_id: int | None, to_user_id: int
+) -> Applied:
+    """An admin hands one person's part of an open step to another (or adds someone)."""
+    if not admin.is_admin:
+        raise engine.ActionRefused("not_allowed", "only an admin reassigns a step")
+    change = lock(change_id)
+    chain = chain_of(change.form_version)
+    state = state_of(change)
+    if chain is None or state is None:
+        raise engine.ActionRefused("invalid", "this request has no approval chain")
+    to_user = db.session.get(User, to_user_id)
+    if to_user is None or not to_user.active or not to_user.is_staff:
+        raise engine.ActionRefused("invalid", "choose an active approver or admin")
+    outcome = engine.reassign(
+        chain, state, step, from_user_id, to_user_id, context_for(change, chain), admin.id
+    )
+    return _apply(change, chain, outcome)
+
+
 def escalate_overdue(change_id: int, step: str) -> Applied | None:
     """A step's deadline has passed: say so in the trace, and escalate when the chain says to."""
     change = lock(change_id)
@@ -319,21 +339,29 @@ def _sync_tasks(change, chain, state) -> list[Task]:  # noqa: ANN001
     wanted = set(engine.open_tasks(state))
     tasks = db.session.scalars(select(Task).where(Task.request_id == change.id)).all()
     existing = {(t.step, t.user_id): t for t in tasks}
+    now = utcnow()
     for key, task in existing.items():
+        if key in wanted and not task.open:  # its step opened again: so does its clock
+            _start_clock(task, chain.step(task.step), task.user, now)
         task.open = key in wanted
     created = []
-    now = utcnow()
     for step_name, user_id in sorted(wanted - set(existing)):
         step = chain.step(step_name)
-        user = db.session.get(User, user_id)
         task = Task(request_id=change.id, step=step_name, kind=step.kind, user_id=user_id)
-        if step.deadline is not None:
-            calendar = calendar_for(user)
-            task.due_at = _due(now, step.deadline, calendar)
-            task.remind_at = _reminder(now, step, task.due_at, calendar)
+        _start_clock(task, step, db.session.get(User, user_id), now)
         db.session.add(task)
         created.append(task)
     return created
+
+
+def _start_clock(task: Task, step: StepDef, user: User | None, now: datetime) -> None:
+    """The task's deadline and reminder, from ``now`` in its assignee's calendar; not yet
+    reminded or escalated."""
+    task.due_at = task.remind_at = task.reminded_at = task.escalated_at = None
+    if step.deadline is not None:
+        calendar = calendar_for(user)
+        task.due_at = _due(now, step.deadline, calendar)
+        task.remind_at = _reminder(now, step, task.due_at, calendar)
 
 
 def _tell(change, chain, state, events, new_tasks, comment) -> None:  # noqa: ANN001

@@ -256,6 +256,17 @@ def timeline(change: ChangeRequest) -> list[TimelineEntry]:
     return rows
 
 
+def staff_people() -> list[User]:
+    """Approvers and admins a step can be handed to."""
+    return list(
+        db.session.scalars(
+            select(User)
+            .where(User.active.is_(True), User.role.in_(("approver", "admin")))
+            .order_by(User.name)
+        )
+    )
+
+
 def step_name(change: ChangeRequest, step: str) -> str:
     """A step's label in the viewer's language, for lists."""
     chain = chain_of(change.form_version)

@@ -301,3 +301,32 @@ def test_notifications_go_to_the_next_people(app, team):
     team.act("chen", number, "review", "approve")
     dana = team.browsers["dana"].get("/notifications").get_data(as_text=True)
     assert number in dana
+
+
+def test_an_admin_reassigns_a_step(app, team, accounts):
+    number = team.submit(LOW)
+    dee = accounts.user("dee@portal.test", Role.APPROVER, name="Dee")
+    ada = team.browsers["ada"]
+    page = ada.get(f"/requests/{number}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    response = ada.post(
+        f"/requests/{number}/reassign",
+        data={"csrf_token": token, "step": "analysis", "from_user": team.ids["bo"], "to_user": dee},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 200
+    assert "Saved: reassigned." in response.get_data(as_text=True)
+    with app.app_context():
+        open_people = {
+            t.user_id for t in db.session.scalars(select(Task).where(Task.open.is_(True)))
+        }
+        assert dee in open_people and team.ids["bo"] not in open_people
+    assert "reassigned" in team.events(number)
+    # Only admins may.
+    bo = team.browsers["bo"]
+    token = csrf_token(bo, f"/requests/{number}")
+    denied = bo.post(
+        f"/requests/{number}/reassign",
+        data={"csrf_token": token, "step": "analysis", "to_user": team.ids["bo"]},
+    )
+    assert denied.status_code == 403
