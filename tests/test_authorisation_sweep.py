@@ -1,0 +1,145 @@
+"""Every route, called by every kind of visitor: nobody reaches what is not theirs.
+
+The sweep builds a URL for each rule of the app from real objects (a request, its file,
+a notification of Acme Ltd's client) and calls it as a signed-out visitor, as a client of
+another organisation, and with a missing CSRF token. A new route is swept as soon as it
+exists; if the sweep cannot fill one of its parameters, the test fails and says so.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from sqlalchemy import select
+
+from portal.accounts.models import Role
+from portal.extensions import db
+from portal.notifications.models import Notification
+from portal.requests.models import Attachment, ChangeRequest
+from tests.conftest import csrf_token
+from tests.forms.files import png
+
+PUBLIC = {"accounts.login", "health.healthz", "static", "notifications.bell"}
+ANSWERS = {
+    "title": "Acme's private change",
+    "description": "Only Acme may read this",
+    "reason": "business",
+    "business_value": "medium",
+    "affected_systems": ["crm"],
+}
+
+
+@pytest.fixture
+def world(app, accounts, change_request_form):
+    acme = accounts.organisation("Acme Ltd")
+    globex = accounts.organisation("Globex")
+    accounts.user("dana@acme.test", Role.CLIENT, acme)
+    accounts.user("gus@globex.test", Role.CLIENT, globex)
+    accounts.user("bo@portal.test", Role.APPROVER)
+    dana = app.test_client()
+    accounts.login(dana, "dana@acme.test")
+    token = csrf_token(dana, "/forms/change-request/new")
+    dana.post(
+        "/forms/change-request/files/attachments",
+        data={"csrf_token": token, "file": [(io.BytesIO(png()), "private.png")]},
+        content_type="multipart/form-data",
+        headers={"HX-Request": "true"},
+    )
+    dana.post("/forms/change-request/submit", data={**ANSWERS, "csrf_token": token})
+    with app.app_context():
+        change = db.session.scalar(select(ChangeRequest))
+        attachment = db.session.scalar(select(Attachment))
+        notification = db.session.scalar(select(Notification))
+        values = {
+            "number": change.number,
+            "attachment_id": attachment.id,
+            "notification_id": notification.id if notification else 1,
+            "name": "change-request",
+            "field_name": "attachments",
+            "filename": "css/portal.css",
+        }
+    gus = app.test_client()
+    accounts.login(gus, "gus@globex.test")
+    return values, gus
+
+
+def _urls(app, values):
+    for rule in app.url_map.iter_rules():
+        missing = [arg for arg in rule.arguments if arg not in values]
+        assert not missing, f"the sweep cannot fill {missing} of {rule.rule}: add a value"
+        path = rule.rule
+        for arg in rule.arguments:
+            path = re.sub(rf"<(?:[a-z]+:)?{arg}>", str(values[arg]), path)
+        yield rule, path
+
+
+def test_signed_out_visitors_reach_only_public_routes(app, world):
+    values, _ = world
+    visitor = app.test_client()
+    for rule, path in _urls(app, values):
+        if rule.endpoint in PUBLIC:
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            response = visitor.open(path, method=method)
+            if method == "GET":
+                assert response.status_code == 302, (method, path, response.status_code)
+                assert response.location.startswith("/login"), (method, path)
+            else:  # no session, no CSRF token: refused before anything happens
+                assert response.status_code in (400, 401, 302), (method, path)
+                assert b"Acme's private change" not in response.data
+
+
+def test_another_organisations_client_sees_nothing_of_it(app, world):
+    values, gus = world
+    token = csrf_token(gus, "/")
+    for rule, path in _urls(app, values):
+        if rule.endpoint == "accounts.logout":
+            continue  # signing out would end the sweep
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            data = {"csrf_token": token} if method == "POST" else None
+            response = gus.open(path, method=method, data=data, headers={"HX-Request": "true"})
+            body = response.get_data(as_text=True)
+            assert "Acme's private change" not in body, (method, path)
+            assert "private.png" not in body, (method, path)
+            if "number" in rule.arguments or "attachment_id" in rule.arguments:
+                assert response.status_code in (403, 404), (method, path, response.status_code)
+            assert response.status_code != 500, (method, path)
+
+
+def test_every_post_needs_the_csrf_token(app, world, accounts):
+    values, _ = world
+    bo = app.test_client()
+    accounts.login(bo, "bo@portal.test")
+    for rule, path in _urls(app, values):
+        if "POST" not in rule.methods:
+            continue
+        response = bo.post(path, data={})
+        assert response.status_code == 400, (path, response.status_code)
+
+
+def test_get_never_changes_anything(app, world, accounts):
+    """Every GET, by every kind of person, leaves the data as it was (GET is safe)."""
+    values, gus = world
+    bo = app.test_client()
+    accounts.login(bo, "bo@portal.test")
+    dana = app.test_client()
+    accounts.login(dana, "dana@acme.test")
+
+    def snapshot():
+        with app.app_context():
+            return {
+                table.name: sorted(
+                    tuple(str(v) for v in row) for row in db.session.execute(table.select()).all()
+                )
+                for table in db.metadata.sorted_tables
+                if table.name not in {"user_sessions", "login_attempts"}
+            }
+
+    before = snapshot()
+    for client in (bo, dana, gus):
+        for rule, path in _urls(app, values):
+            if "GET" in rule.methods and rule.endpoint != "static":
+                client.get(path)
+    assert snapshot() == before
