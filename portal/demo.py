@@ -393,7 +393,7 @@ def find_sample(sample: Sample) -> ChangeRequest | None:
 def _still_to_do(change_id: int, walk: tuple[Act, ...]) -> tuple[Act, ...]:
     """The acts of the walk after those the trace already holds. When the trace holds
     anything else (someone acted on the request in the portal), nothing is left to do."""
-    emails = dict(db.session.execute(select(User.id, User.email)).tuples().all())
+    emails = dict(db.session.execute(select(User.id, User.email)).all())
     actions = set(engine.ACTION_EVENTS.values())
     done = [
         (emails.get(entry.actor_id), entry.step, entry.event)

@@ -134,7 +134,7 @@ def test_demo_makes_a_workspace_once(app, client):
     assert "(nothing new)" in second.output
     with app.app_context():
         assert db.session.scalar(select(func.count(User.id))) == 5
-        assert db.session.scalar(select(func.count(ChangeRequest.id))) == 3
+        assert db.session.scalar(select(func.count(ChangeRequest.id))) == 8
     token_page = client.get("/login").get_data(as_text=True)
     token = token_page.split('name="csrf_token" value="')[1].split('"')[0]
     response = client.post(

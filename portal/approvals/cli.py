@@ -26,6 +26,7 @@ from sqlalchemy import delete, func, insert, select
 
 from portal.accounts.models import Organisation, Role, User
 from portal.approvals.models import Delegation, Group, group_members, organisation_approvers
+from portal.audit.trace import record
 from portal.database import utcnow
 from portal.extensions import db
 
@@ -269,7 +270,7 @@ def list_approvers(organisation: str | None) -> None:
             .where(organisation_approvers.c.organisation_id == org.id)
             .order_by(User.email)
         ).all()
-        click.echo(f"{org.name}: " + ("" if people else "no account approvers"))
+        click.echo(f"{org.name}:" + ("" if people else " no account approvers"))
         for user in people:
             click.echo(f"  {_who(user)}")
 
@@ -324,6 +325,13 @@ def add_delegation(from_email: str, to_email: str, start: datetime, end: datetim
         user_id=away.id, delegate_id=delegate.id, starts_on=starts_on, ends_on=ends_on
     )
     db.session.add(delegation)
+    db.session.flush()
+    record(
+        event="delegated",
+        actor_id=away.id,
+        on_behalf_of_id=None,
+        after=_delegation_data(delegation),
+    )
     db.session.commit()
     click.echo(
         f"Delegation #{delegation.id}: {delegate.email} acts for {away.email} "
@@ -361,6 +369,18 @@ def remove_delegation(delegation_id: int) -> None:
     if delegation is None:
         raise click.ClickException(f"there is no delegation #{delegation_id}")
     text = f"{delegation.delegate.email} for {delegation.user.email}"
+    record(event="delegation_removed", actor_id=None, before=_delegation_data(delegation))
     db.session.delete(delegation)
     db.session.commit()
     click.echo(f"Removed delegation #{delegation_id} ({text}).")
+
+
+def _delegation_data(delegation: Delegation) -> dict:
+    """A delegation as the trace keeps it."""
+    return {
+        "delegation_id": delegation.id,
+        "user_id": delegation.user_id,
+        "delegate_id": delegation.delegate_id,
+        "starts_on": delegation.starts_on.isoformat(),
+        "ends_on": delegation.ends_on.isoformat(),
+    }

@@ -12,6 +12,13 @@ def deliver_notifications() -> None:
     deliver_pending()
 
 
+def run_deadlines() -> None:
+    from portal.approvals.deadlines import run_deadlines
+
+    run_deadlines()
+
+
 @hookimpl(trylast=True)
 def register_jobs(register) -> None:  # noqa: ANN001
     register(Job("deliver_notifications", 15, deliver_notifications))
+    register(Job("deadlines", 60, run_deadlines))

@@ -36,6 +36,16 @@ CHROMIUM_ARGS = [
 TIMEOUT_MS = 10_000
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 DEVICES = {"iPhone 13": "iphone13", "Pixel 5": "pixel5"}
+# A desk's screen, for the people who work at one; a test opens it with `phones.open(device=...)`.
+DESKTOP = "Desktop 1280x800"
+DESKTOP_DESCRIPTOR = {
+    "viewport": {"width": 1280, "height": 800},
+    "screen": {"width": 1280, "height": 800},
+    "device_scale_factor": 1,
+    "is_mobile": False,
+    "has_touch": False,
+}
+SHORT_NAMES = {**DEVICES, DESKTOP: "desktop"}
 CLIENT_EMAIL = "dana@acme.test"
 CSP_MESSAGE = re.compile(r"Content.Security.Policy|CSP violation", re.IGNORECASE)
 HTMX_ABORT_REPORTS = ("htmx:sendAbort,", "htmx:afterRequest,")
@@ -115,12 +125,13 @@ def device(request) -> str:
 
 
 class Phone:
-    """One browser context emulating a phone, with the page open in it."""
+    """One browser context emulating a phone (or another device), with the page open in it."""
 
-    def __init__(self, owner: Phones, context, name: str):
+    def __init__(self, owner: Phones, context, name: str, device: str | None = None):
         self.owner = owner
         self.context = context
         self.name = name
+        self.device = device or owner.device
         self.page = context.new_page()
 
     def go(self, path: str):
@@ -137,7 +148,7 @@ class Phone:
 
     def shot(self, step: str) -> Path:
         """A full-page screenshot: <test>-<device>-<step>.png."""
-        path = SCREENSHOTS / f"{self.owner.test_name}-{DEVICES[self.owner.device]}-{step}.png"
+        path = SCREENSHOTS / f"{self.owner.test_name}-{SHORT_NAMES[self.device]}-{step}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(path), full_page=True, scale="css")
         return path
@@ -147,26 +158,41 @@ class Phones:
     """Opens phones of one device for a test and collects what goes wrong in their pages."""
 
     def __init__(
-        self, browser, base_url: str, device: str, descriptor: dict, test_name: str, password: str
+        self,
+        browser,
+        base_url: str,
+        device: str,
+        descriptor: dict,
+        test_name: str,
+        password: str,
+        catalogue: dict | None = None,
     ):
         self.browser = browser
         self.base_url = base_url
         self.device = device
         self.descriptor = {k: v for k, v in descriptor.items() if k != "default_browser_type"}
+        # Other devices a test may open a context on: Playwright's, and the desktop.
+        self.catalogue = {**(catalogue or {}), DESKTOP: DESKTOP_DESCRIPTOR}
         self.test_name = test_name
         self.password = password
         self.phones: list[Phone] = []
         self.problems: list[str] = []
 
-    def open(self, name: str = "phone") -> Phone:
-        """A fresh browser context (no cookies), in British English and London time."""
+    def open(self, name: str = "phone", device: str | None = None) -> Phone:
+        """A fresh browser context (no cookies), in British English and London time, on the
+        test's device or on another one (a name in Playwright's devices, or DESKTOP)."""
+        descriptor = self.descriptor
+        if device is not None and device != self.device:
+            descriptor = {
+                k: v for k, v in self.catalogue[device].items() if k != "default_browser_type"
+            }
         context = self.browser.new_context(
-            **self.descriptor, locale="en-GB", timezone_id="Europe/London"
+            **descriptor, locale="en-GB", timezone_id="Europe/London"
         )
         context.set_default_timeout(TIMEOUT_MS)
         context.set_default_navigation_timeout(TIMEOUT_MS)
         context.add_init_script(CSP_REPORTER)
-        phone = Phone(self, context, name)
+        phone = Phone(self, context, name, device)
         phone.page.on("console", lambda msg, phone=phone: self._console(phone, msg))
         phone.page.on("requestfailed", lambda req, phone=phone: self._request_failed(phone, req))
         phone.page.on(
@@ -220,7 +246,15 @@ def phones(request, playwright, browser, portal, device, password):
 
     expect.set_options(timeout=TIMEOUT_MS)
     test_name = request.node.originalname.removeprefix("test_")
-    opened = Phones(browser, portal, device, playwright.devices[device], test_name, password)
+    opened = Phones(
+        browser,
+        portal,
+        device,
+        playwright.devices[device],
+        test_name,
+        password,
+        catalogue=playwright.devices,
+    )
     yield opened
     try:
         if not request.node.stash.get(CALL_FAILED, False):
