@@ -335,16 +335,21 @@ def _set_deadlines(change, chain, state, now) -> None:  # noqa: ANN001
 
 
 def _sync_tasks(change, chain, state) -> list[Task]:  # noqa: ANN001
-    """Open a task for each (step, person) who must act now; close the others."""
+    """Open a task for each (step, person) who must act now; close the others.
+
+    Returns the tasks that have just opened (new, or open again after a revision): their
+    people are the ones to tell.
+    """
     wanted = set(engine.open_tasks(state))
     tasks = db.session.scalars(select(Task).where(Task.request_id == change.id)).all()
     existing = {(t.step, t.user_id): t for t in tasks}
     now = utcnow()
+    created = []
     for key, task in existing.items():
         if key in wanted and not task.open:  # its step opened again: so does its clock
             _start_clock(task, chain.step(task.step), task.user, now)
+            created.append(task)
         task.open = key in wanted
-    created = []
     for step_name, user_id in sorted(wanted - set(existing)):
         step = chain.step(step_name)
         task = Task(request_id=change.id, step=step_name, kind=step.kind, user_id=user_id)

@@ -17,6 +17,7 @@ from portal.approvals.models import Delegation, Group, Task
 from portal.audit.trace import entries_for, verify
 from portal.database import utcnow
 from portal.extensions import db
+from portal.notifications.models import Notification
 from portal.requests.models import ChangeRequest
 from tests.conftest import csrf_token
 
@@ -185,9 +186,22 @@ def test_send_back_revise_and_see_the_difference(app, team):
     assert bad.status_code == 422 and "Enter between 5 and 120 characters." in bad.get_data(
         as_text=True
     )
+
+    def told(who: str) -> int:
+        with app.app_context():
+            return len(
+                db.session.scalars(
+                    select(Notification).where(
+                        Notification.user_id == team.ids[who], Notification.kind == "action_needed"
+                    )
+                ).all()
+            )
+
+    before = told("chen")
     response = dana.post(f"/requests/{number}/revise", data=revised)
     assert response.status_code == 302
     assert team.status(number) == "in_review"
+    assert told("chen") == before + 1  # the review is back with Chen, who is told so
 
     page = team.browsers["chen"].get(f"/requests/{number}").get_data(as_text=True)
     assert "Changed in revision 2" in page

@@ -111,11 +111,16 @@ def submit(client, title: str, impact: str) -> str:
     return number.inner_text().strip()
 
 
-def open_from_inbox(approver, number: str) -> None:
+def open_from_inbox(approver, number: str, shot: str = "") -> None:
+    """The approver follows "Inbox" in the menu, finds the request there and opens it."""
     page = approver.page
     page.get_by_role("navigation").get_by_role("link", name="Inbox").click()
     expect(page.get_by_role("heading", name="Waiting on me")).to_be_visible()
-    page.locator(".request-row", has_text=number).get_by_role("link").click()
+    row = page.locator(".request-row", has_text=number)
+    expect(row).to_have_count(1)
+    if shot:
+        screen(approver, shot)
+    row.get_by_role("link").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text(number)
 
 
@@ -229,7 +234,7 @@ def test_seven_steps_walked_by_their_people(phones, team):
     screen(dana, "submitted")
 
     # 2. Bo finds it in his inbox and does the analysis.
-    open_from_inbox(bo, number)
+    open_from_inbox(bo, number, shot="inbox")
     expect_status(bo.page, "In review")
     expect_step(bo.page, "Analysis", "Open")
     screen(bo, "analysis")
@@ -239,7 +244,7 @@ def test_seven_steps_walked_by_their_people(phones, team):
     screen(bo, "analysis-done")
 
     # 3. Chen, on his phone, sends it back; Dana changes the title and sends it again.
-    open_from_inbox(chen, number)
+    open_from_inbox(chen, number, shot="inbox")
     act(chen, "Review", "Send back for changes", "sent back for changes", "Which report exactly?")
     expect_status(chen.page, "Sent back for changes")
     screen(chen, "sent-back")
@@ -288,7 +293,7 @@ def test_seven_steps_walked_by_their_people(phones, team):
 
     open_mine(dana, number)
     screen(dana, "feedback")
-    act(dana, "Your feedback", "Send feedback", "gave feedback", "Works well, thank you", 5)
+    act(dana, "Your feedback", "Send feedback", "gave feedback", "Works well, thank you", rating=5)
     page = dana.page
     expect_status(page, "Completed")
     for step, status in [
@@ -337,8 +342,8 @@ def test_the_board_decides_a_high_impact_change_with_two_approvals(phones, team)
     expect_status(chen.page, "Awaiting the client's confirmation")
     votes = step_row(chen.page, "Change control board").locator(".votes li")
     expect(votes).to_have_count(2)
-    expect(votes.filter(has_text="Bo")).to_have_count(1)
-    expect(votes.filter(has_text="Chen")).to_have_count(1)
+    expect(votes.filter(has_text=re.compile(r"^approve: Bo\b"))).to_have_count(1)
+    expect(votes.filter(has_text=re.compile(r"^approve: Chen\b"))).to_have_count(1)
     screen(chen, "board-approved")
 
     open_mine(dana, number)
