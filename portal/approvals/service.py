@@ -29,7 +29,8 @@ from portal.audit.trace import record
 from portal.database import utcnow
 from portal.extensions import db
 from portal.forms.definition import localize
-from portal.forms.service import chain_of
+from portal.forms.entry import request_title
+from portal.forms.service import chain_of, form_def_of
 from portal.notifications.service import notify
 from portal.requests.models import ChangeRequest, RequestStatus
 
@@ -191,6 +192,7 @@ def revise(change_id: int, actor: User, answers: dict[str, Any]) -> Applied:
     before = change.answers
     change.revision += 1
     change.answers = answers
+    change.title = request_title(form_def_of(change.form_version), answers)
     db.session.add(
         RequestRevision(
             request_id=change.id, number=change.revision, answers=answers, created_by_id=actor.id

@@ -230,6 +230,12 @@ TIMELINE_EVENTS = frozenset(
 )  # fmt: skip
 
 
+# Entries that follow from someone's action rather than being one: shown without a name.
+SYSTEM_EVENTS = frozenset(
+    {"step_skipped", "step_blocked", "completed", "closed_rejected", "closed_declined"}
+)
+
+
 def timeline(change: ChangeRequest) -> list[TimelineEntry]:
     chain = chain_of(change.form_version)
     locale = str(get_locale())
@@ -247,7 +253,7 @@ def timeline(change: ChangeRequest) -> list[TimelineEntry]:
                 at=entry.at,
                 label=str(EVENT_LABELS.get(entry.event, entry.event)),
                 step_label=step_label(step, locale, default_language) if step else None,
-                actor=people.get(entry.actor_id),
+                actor=None if entry.event in SYSTEM_EVENTS else people.get(entry.actor_id),
                 on_behalf_of=people.get(entry.on_behalf_of_id),
                 comment=data.get("comment"),
                 rating=(data.get("data") or {}).get("rating") or data.get("rating"),

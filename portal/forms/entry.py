@@ -299,14 +299,15 @@ def stored_answers(entry: Entry) -> dict[str, Any]:
     return answers
 
 
-def request_title(entry: Entry, answers: dict[str, Any]) -> str:
-    """The answer that names the request: a field called ``title``, else the first text."""
+def request_title(form_def: FormDef, answers: dict[str, Any]) -> str:
+    """The answer that names the request: a field called ``title``, else the first text
+    answer, else the form's own title."""
     if isinstance(answers.get("title"), str):
         return answers["title"][:300]
-    for view in entry.views:
-        if view.field.type == "text" and isinstance(answers.get(view.name), str):
-            return answers[view.name][:300]
-    return localize(entry.form_def.title, entry.ctx.locale, entry.form_def.default_language)[:300]
+    for question in form_def.fields:
+        if question.type == "text" and isinstance(answers.get(question.name), str):
+            return answers[question.name][:300]
+    return localize(form_def.title, form_def.default_language, form_def.default_language)[:300]
 
 
 def submit(entry: Entry, draft: Draft, user: User) -> ChangeRequest:
@@ -318,7 +319,7 @@ def submit(entry: Entry, draft: Draft, user: User) -> ChangeRequest:
         form_version=draft.form_version,
         organisation_id=user.organisation_id,
         requester=user,
-        title=request_title(entry, answers),
+        title=request_title(entry.form_def, answers),
         answers=answers,
     )
     db.session.add(change)

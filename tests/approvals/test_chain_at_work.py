@@ -140,7 +140,7 @@ def test_a_high_impact_change_goes_to_the_board_with_a_quorum_of_two(app, team):
     number = team.submit(HIGH)
     team.act("bo", number, "analysis", "done")
     page = team.browsers["chen"].get(f"/requests/{number}").get_data(as_text=True)
-    assert "Change control board" in page and "0 of 2 approvals needed so far." in page
+    assert "Change control board" in page and "Approvals so far: 0 of the 2 needed." in page
     assert team.act("chen", number, "ccb_review", "approve").status_code == 200
     assert team.status(number) == "in_review"
     assert team.act("ada", number, "ccb_review", "approve").status_code == 200

@@ -318,7 +318,7 @@ def test_complete_request_is_submitted_and_listed(phones):
     row = page.locator(".request-row", has_text=request_number)
     expect(row).to_have_count(1)
     expect(row.locator(".title")).to_have_text("Add a CSV export to the monthly report")
-    expect(row.locator(".status")).to_have_text("Submitted")
+    expect(row.locator(".status")).to_have_text("In review")  # the chain started at once
     phone.shot("my-requests")
 
     row.get_by_role("link").click()
