@@ -62,12 +62,15 @@ def create_app(
     health.init_app(app)
     errors.init_app(app)
 
+    from portal import translate
     from portal.approvals import cli as approvals_cli
     from portal.audit import cli as audit_cli
     from portal.demo import demo_command
 
     app.cli.add_command(demo_command)
     app.cli.add_command(audit_cli.audit)
+    app.cli.add_command(translate.translate)
+    translate.compile_catalogues()
     approvals_cli.init_app(app)
     return app
 

@@ -68,6 +68,10 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     document.documentElement.classList.add("js");
+    // The language switcher needs no button where scripts run.
+    document.querySelectorAll("select.auto-submit").forEach(function (select) {
+      select.addEventListener("change", function () { select.form.submit(); });
+    });
     var form = document.getElementById("entry");
     if (form) {
       applyConditions(form);
