@@ -44,6 +44,10 @@ class Config:
     BABEL_DEFAULT_LOCALE = _env("DEFAULT_LANGUAGE", "en")
     BABEL_DEFAULT_TIMEZONE = _env("DEFAULT_TIMEZONE", "UTC")
 
+    # Deadlines in working time: whose public holidays count when no calendar is set.
+    HOLIDAY_COUNTRY = _env("HOLIDAY_COUNTRY")
+    HOLIDAY_SUBDIVISION = _env("HOLIDAY_SUBDIVISION")
+
     # Outgoing mail.
     MAIL_SERVER = _env("SMTP_HOST", "localhost")
     MAIL_PORT = _env_int("SMTP_PORT", 25)

@@ -1,7 +1,7 @@
 """Every model, imported in one place so Alembic and the shell see the whole schema."""
 
 from portal.accounts.models import LoginAttempt, Organisation, Role, User, UserSession
-from portal.approvals.models import Delegation, Group, RequestRevision, Task
+from portal.approvals.models import Calendar, Delegation, Group, RequestRevision, Task
 from portal.audit.models import TraceEntry, TraceHead
 from portal.forms.models import Form, FormVersion
 from portal.notifications.models import Notification, NotificationDelivery
@@ -9,6 +9,7 @@ from portal.requests.models import Attachment, ChangeRequest, Draft, RequestCoun
 
 __all__ = [
     "Attachment",
+    "Calendar",
     "ChangeRequest",
     "Delegation",
     "Draft",

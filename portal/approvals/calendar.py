@@ -9,25 +9,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
+
+import holidays as holiday_tables
 
 
 @dataclass(frozen=True)
 class WorkingCalendar:
-    """Working days (0 = Monday), the working hours of each, a zone and holidays."""
+    """Working days (0 = Monday), the working hours of each, a zone, and public holidays:
+    those of a country (and region) from the ``holidays`` package, plus any listed."""
 
     zone: str = "UTC"
     workdays: frozenset[int] = frozenset({0, 1, 2, 3, 4})
     day_starts: time = time(9, 0)
     day_ends: time = time(17, 0)
     holidays: frozenset[date] = field(default_factory=frozenset)
+    country: str | None = None
+    subdivision: str | None = None
 
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.zone)
 
     def is_working_day(self, day: date) -> bool:
-        return day.weekday() in self.workdays and day not in self.holidays
+        if day.weekday() not in self.workdays or day in self.holidays:
+            return False
+        return not (
+            self.country and day in public_holidays(self.country, self.subdivision, day.year)
+        )
 
     def hours_per_day(self) -> float:
         start = datetime.combine(date.min, self.day_starts)
@@ -97,3 +107,17 @@ def due_after(start: datetime, amount: int, unit: str, working: bool, calendar: 
     if unit == "days":
         return add_working_days(start, amount, calendar)
     return add_working_hours(start, amount, calendar)
+
+
+@lru_cache(maxsize=256)
+def public_holidays(country: str, subdivision: str | None, year: int) -> frozenset[date]:
+    """A country's (or region's) public holidays in one year."""
+    return frozenset(holiday_tables.country_holidays(country, subdiv=subdivision, years=year))
+
+
+def known_country(country: str, subdivision: str | None = None) -> bool:
+    try:
+        holiday_tables.country_holidays(country, subdiv=subdivision)
+    except (NotImplementedError, KeyError):
+        return False
+    return True

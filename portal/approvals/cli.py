@@ -36,7 +36,7 @@ STAFF = (Role.APPROVER.value, Role.ADMIN.value)
 
 def init_app(app: Flask) -> None:
     """Add the commands to ``portal``."""
-    for command in (groups, organisations, delegations):
+    for command in (groups, organisations, delegations, calendars):
         app.cli.add_command(command)
 
 
@@ -384,3 +384,118 @@ def _delegation_data(delegation: Delegation) -> dict:
         "starts_on": delegation.starts_on.isoformat(),
         "ends_on": delegation.ends_on.isoformat(),
     }
+
+
+# -- portal calendars -------------------------------------------------------------------------
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _days(text: str) -> tuple[str | None, str | None]:
+    """``mon-fri`` or ``mon,tue,thu`` as "0,1,2,3,4"; or a problem."""
+    text = text.strip().lower()
+    try:
+        if "-" in text:
+            first, last = (DAY_NAMES.index(part) for part in text.split("-", 1))
+            days = list(range(first, last + 1))
+        else:
+            days = sorted({DAY_NAMES.index(part.strip()) for part in text.split(",")})
+    except ValueError:
+        return None, f"days must be like mon-fri or mon,tue,thu (not {text!r})"
+    if not days:
+        return None, "a calendar needs at least one working day"
+    return ",".join(str(d) for d in days), None
+
+
+def _hours(text: str) -> tuple[tuple[str, str] | None, str | None]:
+    from datetime import time
+
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in text.split("-", 1))
+    except ValueError:
+        return None, f"hours must be like 09:00-17:00 (not {text!r})"
+    if end <= start:
+        return None, "working hours must end after they start"
+    return (start.strftime("%H:%M"), end.strftime("%H:%M")), None
+
+
+@click.group(cls=AppGroup, help="Working calendars: the days, hours and holidays deadlines count.")
+def calendars() -> None:
+    pass
+
+
+@calendars.command("set")
+@click.argument("name")
+@click.option("--zone", required=True, help="Time zone, such as Europe/Berlin.")
+@click.option("--country", help="Country whose public holidays count, such as DE, US or CN.")
+@click.option("--subdivision", help="Region within the country, such as BY or CA.")
+@click.option("--days", default="mon-fri", show_default=True, help="Working days.")
+@click.option("--hours", default="09:00-17:00", show_default=True, help="Working hours.")
+def set_calendar(name, zone, country, subdivision, days, hours) -> None:  # noqa: ANN001
+    """Make a calendar NAME, or change it."""
+    from portal.approvals.calendar import known_country
+    from portal.approvals.models import Calendar
+    from portal.i18n import valid_zone
+
+    problems = []
+    if not valid_zone(zone):
+        problems.append(f"unknown time zone {zone!r}")
+    country = country.upper() if country else None
+    if country and not known_country(country, subdivision):
+        problems.append(
+            f"no public holidays are known for {country}{'-' + subdivision if subdivision else ''}"
+        )
+    workdays, problem = _days(days)
+    problems += [problem] if problem else []
+    span, problem = _hours(hours)
+    problems += [problem] if problem else []
+    _fail(problems)
+    calendar = db.session.scalar(select(Calendar).where(Calendar.name == name))
+    made = calendar is None
+    if made:
+        calendar = Calendar(name=name)
+        db.session.add(calendar)
+    calendar.zone, calendar.country, calendar.subdivision = zone, country, subdivision
+    calendar.workdays, (calendar.day_starts, calendar.day_ends) = workdays, span
+    db.session.commit()
+    click.echo(f"{'Made' if made else 'Changed'} calendar {name}: {_describe(calendar)}.")
+
+
+def _describe(calendar) -> str:  # noqa: ANN001
+    days = ", ".join(DAY_NAMES[int(d)] for d in calendar.workdays.split(","))
+    where = f", holidays of {calendar.country}" if calendar.country else ""
+    if calendar.subdivision:
+        where += f"-{calendar.subdivision}"
+    return f"{days} {calendar.day_starts}-{calendar.day_ends} {calendar.zone}{where}"
+
+
+@calendars.command("assign")
+@click.argument("name")
+@click.option("--organisation", "organisation_names", multiple=True, help="A client organisation.")
+@click.option("--user", "emails", multiple=True, help="A person (their own calendar wins).")
+def assign_calendar(name, organisation_names, emails) -> None:  # noqa: ANN001
+    """Count the deadlines of these organisations' people, or of these people, in NAME."""
+    from portal.approvals.models import Calendar
+
+    calendar = db.session.scalar(select(Calendar).where(Calendar.name == name))
+    if calendar is None:
+        raise click.ClickException(f"there is no calendar called {name!r}")
+    if not organisation_names and not emails:
+        raise click.ClickException("name at least one --organisation or --user")
+    targets = [_organisation(n) for n in organisation_names] + _people(emails)
+    for target in targets:
+        target.calendar_id = calendar.id
+    db.session.commit()
+    click.echo(f"Calendar {name} now counts for {len(targets)} organisation(s) and people.")
+
+
+@calendars.command("list")
+def list_calendars() -> None:
+    """Show every calendar."""
+    from portal.approvals.models import Calendar
+
+    rows = db.session.scalars(select(Calendar).order_by(Calendar.name)).all()
+    if not rows:
+        click.echo("No calendars yet: deadlines count Monday to Friday, 09:00 to 17:00.")
+    for calendar in rows:
+        click.echo(f"{calendar.name}: {_describe(calendar)}")

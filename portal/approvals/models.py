@@ -99,3 +99,33 @@ class RequestRevision(db.Model):
     answers: Mapped[dict[str, Any]]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+class Calendar(db.Model):
+    """The working calendar of an organisation or a person: working days and hours, the
+    zone they are counted in, and the country (and region) whose public holidays apply."""
+
+    __tablename__ = "calendars"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    zone: Mapped[str] = mapped_column(String(64))
+    workdays: Mapped[str] = mapped_column(String(20), default="0,1,2,3,4")  # 0 = Monday
+    day_starts: Mapped[str] = mapped_column(String(5), default="09:00")
+    day_ends: Mapped[str] = mapped_column(String(5), default="17:00")
+    country: Mapped[str | None] = mapped_column(String(8))
+    subdivision: Mapped[str | None] = mapped_column(String(16))
+
+    def working_calendar(self):  # noqa: ANN201
+        from datetime import time
+
+        from portal.approvals.calendar import WorkingCalendar
+
+        return WorkingCalendar(
+            zone=self.zone,
+            workdays=frozenset(int(d) for d in self.workdays.split(",") if d != ""),
+            day_starts=time.fromisoformat(self.day_starts),
+            day_ends=time.fromisoformat(self.day_ends),
+            country=self.country,
+            subdivision=self.subdivision,
+        )

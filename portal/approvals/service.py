@@ -302,12 +302,26 @@ def _apply(
 
 
 def calendar_for(user: User | None) -> WorkingCalendar:
-    """The working calendar deadlines are counted in: the person's zone, Monday to Friday,
-    09:00 to 17:00."""
-    zone = (user.timezone if user else None) or (
-        user.organisation.timezone if user and user.organisation else None
+    """The working calendar a person's deadlines are counted in: their own, else their
+    organisation's, else the portal's default (Monday to Friday, 09:00 to 17:00, in their
+    zone, with the public holidays of PORTAL_HOLIDAY_COUNTRY when set)."""
+    from portal.approvals.models import Calendar
+
+    organisation = user.organisation if user else None
+    calendar_id = (user.calendar_id if user else None) or (
+        organisation.calendar_id if organisation else None
     )
-    return WorkingCalendar(zone=zone or current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    if calendar_id:
+        found = db.session.get(Calendar, calendar_id)
+        if found is not None:
+            return found.working_calendar()
+    zone = (user.timezone if user else None) or (organisation.timezone if organisation else None)
+    config = current_app.config
+    return WorkingCalendar(
+        zone=zone or config["BABEL_DEFAULT_TIMEZONE"],
+        country=config.get("HOLIDAY_COUNTRY"),
+        subdivision=config.get("HOLIDAY_SUBDIVISION"),
+    )
 
 
 def _due(start: datetime, duration: Duration, calendar: WorkingCalendar) -> datetime:
