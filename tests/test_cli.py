@@ -145,3 +145,20 @@ def test_demo_makes_a_workspace_once(app, client):
     listing = client.get("/").get_data(as_text=True)
     assert "Add a CSV export to the monthly report" in listing
     assert "In review" in listing and "Completed" in listing
+
+
+def test_validate_lists_the_texts_still_to_translate(app, tmp_path):
+    path = tmp_path / "two-languages.yaml"
+    path.write_text(
+        "name: two-languages\n"
+        "title: {en: Two, de: Zwei}\n"
+        "fields:\n"
+        "  - {name: title, type: text, label: {en: Title, de: Titel}}\n"
+        "  - {name: colour, type: select, label: {en: Colour}, options: [{value: r, label: {en: Red}}]}\n"
+    )
+    result = app.test_cli_runner().invoke(args=["forms", "validate", str(path)])
+    assert result.exit_code == 0
+    assert (
+        "de: 2 text(s) not translated yet: fields[1].label, fields[1].options[0].label"
+        in result.output
+    )

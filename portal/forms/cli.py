@@ -45,6 +45,11 @@ def validate_command(path: str) -> None:
         _report(path, error)
         sys.exit(1)
     click.echo(f"{path}: the form {form_def.name!r} is valid ({len(form_def.fields)} fields).")
+    from portal.i18n import available_locales
+
+    for language, paths in form_def.missing_translations(tuple(available_locales())).items():
+        shown = ", ".join(paths[:8]) + (f" and {len(paths) - 8} more" if len(paths) > 8 else "")
+        click.echo(f"  {language}: {len(paths)} text(s) not translated yet: {shown}")
 
 
 @forms.command("import")

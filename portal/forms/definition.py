@@ -162,6 +162,29 @@ class FormDef:
             seen.update(dict.fromkeys(texts))
         return tuple(seen)
 
+    def missing_translations(self, languages: tuple[str, ...] = ()) -> dict[str, list[str]]:
+        """For each language (those used in the form, plus ``languages``), the paths of the
+        texts that lack it: what an admin still has to translate. Readers of a missing
+        language see the default language instead."""
+        wanted = tuple(dict.fromkeys((*self.languages, *languages)))
+        missing: dict[str, list[str]] = {}
+        for path, texts in self._texts_with_paths():
+            if not texts:
+                continue
+            for language in wanted:
+                if language not in texts:
+                    missing.setdefault(language, []).append(path)
+        return missing
+
+    def _texts_with_paths(self) -> Iterator[tuple[str, Mapping[str, str]]]:
+        yield "title", self.title
+        yield "description", self.description
+        for index, f in enumerate(self.fields):
+            for key in ("label", "help", "placeholder"):
+                yield f"fields[{index}].{key}", getattr(f, key)
+            for number, option in enumerate(f.options):
+                yield f"fields[{index}].options[{number}].label", option.label
+
     def _texts(self) -> Iterator[Mapping[str, str]]:
         yield self.title
         yield self.description
