@@ -4,6 +4,7 @@ compilation the portal does by itself when a catalogue is newer than its compile
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -43,6 +44,46 @@ def compile_catalogues(force: bool = False) -> list[str]:
     return compiled
 
 
+PLACEHOLDER = re.compile(r"%(?:\((\w+)\))?[#0 +-]*\d*(?:\.\d+)?[sdifr%]")
+
+
+def _placeholders(text: str) -> set[str]:
+    return {
+        match.group(0) if match.group(1) is None else f"%({match.group(1)})"
+        for match in PLACEHOLDER.finditer(text)
+        if match.group(0) != "%%"
+    }
+
+
+def catalogue_problems(po_path: Path) -> list[str]:
+    """What keeps a catalogue from being complete: untranslated or fuzzy messages, plural
+    entries without every form, translations whose %(placeholders)s differ."""
+    with po_path.open("rb") as handle:
+        catalogue = read_po(handle)
+    found = []
+    for message in catalogue:
+        if not message.id:
+            continue
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        label = ids[0][:60]
+        if message.fuzzy:
+            found.append(f"fuzzy: {label}")
+        if isinstance(message.id, tuple) and len(strings) != catalogue.num_plurals:
+            found.append(f"needs {catalogue.num_plurals} plural forms: {label}")
+        for index, text in enumerate(strings):
+            if not text:
+                found.append(f"untranslated: {label}")
+                break
+            source = _placeholders(ids[min(index, len(ids) - 1)])
+            allowed = source | (_placeholders(ids[-1]) if len(ids) > 1 else set())
+            given = _placeholders(text)
+            if not given <= allowed or (len(ids) == 1 and given != source):
+                found.append(f"placeholders differ: {label} -> {text[:60]}")
+                break
+    return found
+
+
 def _pybabel(*args: str) -> None:
     command = [sys.executable, "-m", "babel.messages.frontend", *args]
     result = subprocess.run(command, cwd=_root(), check=False)
@@ -74,6 +115,20 @@ def update_command() -> None:
 def init_command(language: str) -> None:
     """Start a catalogue for a new LANGUAGE (such as pt_BR)."""
     _pybabel("init", "-i", "translations/messages.pot", "-d", "translations", "-l", language)
+
+
+@translate.command("check")
+def check_command() -> None:
+    """List what each catalogue still lacks; fails when anything does."""
+    failures = 0
+    for po_path in catalogue_files():
+        listed = catalogue_problems(po_path)
+        failures += len(listed)
+        click.echo(f"{po_path.parent.parent.name}: {len(listed)} problem(s)")
+        for line in listed[:40]:
+            click.echo(f"  {line}")
+    if failures:
+        raise SystemExit(1)
 
 
 @translate.command("compile")

@@ -28,7 +28,7 @@ from portal.approvals.people import resolver_for
 from portal.audit.trace import record
 from portal.database import utcnow
 from portal.extensions import db
-from portal.forms.definition import localize
+from portal.forms.definition import N_, localize
 from portal.forms.entry import request_title
 from portal.forms.service import chain_of, form_def_of
 from portal.notifications.service import notify
@@ -164,7 +164,7 @@ def perform(
     chain = chain_of(change.form_version)
     state = state_of(change)
     if chain is None or state is None:
-        raise engine.ActionRefused("invalid", "this request has no approval chain")
+        raise engine.ActionRefused("invalid", N_("this request has no approval chain"))
     step_state = state.steps.get(step)
     on_behalf = acting_for(actor, step_state, utcnow().date()) if step_state else None
     action = engine.Action(
@@ -186,9 +186,9 @@ def revise(change_id: int, actor: User, answers: dict[str, Any]) -> Applied:
     chain = chain_of(change.form_version)
     state = state_of(change)
     if chain is None or state is None or state.status != "sent_back":
-        raise engine.ActionRefused("closed", "the request is not waiting for changes")
+        raise engine.ActionRefused("closed", N_("the request is not waiting for changes"))
     if actor.id != change.requester_id:
-        raise engine.ActionRefused("not_allowed", "only the requester revises a request")
+        raise engine.ActionRefused("not_allowed", N_("only the requester revises a request"))
     before = change.answers
     change.revision += 1
     change.answers = answers
@@ -220,15 +220,15 @@ def reassign(
 ) -> Applied:
     """An admin hands one person's part of an open step to another (or adds someone)."""
     if not admin.is_admin:
-        raise engine.ActionRefused("not_allowed", "only an admin reassigns a step")
+        raise engine.ActionRefused("not_allowed", N_("only an admin reassigns a step"))
     change = lock(change_id)
     chain = chain_of(change.form_version)
     state = state_of(change)
     if chain is None or state is None:
-        raise engine.ActionRefused("invalid", "this request has no approval chain")
+        raise engine.ActionRefused("invalid", N_("this request has no approval chain"))
     to_user = db.session.get(User, to_user_id)
     if to_user is None or not to_user.active or not to_user.is_staff:
-        raise engine.ActionRefused("invalid", "choose an active approver or admin")
+        raise engine.ActionRefused("invalid", N_("choose an active approver or admin"))
     outcome = engine.reassign(
         chain, state, step, from_user_id, to_user_id, context_for(change, chain), admin.id
     )
