@@ -142,3 +142,17 @@ def test_signed_out_visitors_are_sent_to_sign_in(client, two_organisations):
         response = client.get(path)
         assert response.status_code == 302
         assert re.match(r"/login\?next=", response.location)
+
+
+def test_the_csv_export_holds_only_what_the_reader_may_see_in_their_zone(app, two_organisations):
+    clients, numbers, _ = two_organisations
+    clients["gus@globex.test"].set_cookie("tz", "Asia/Tokyo")
+    response = clients["gus@globex.test"].get("/requests.csv")
+    assert response.headers["Content-Type"].startswith("text/csv")
+    text = response.get_data(as_text=True).lstrip("\ufeff")
+    header, *rows = text.strip().splitlines()
+    assert "Submitted (Asia/Tokyo)" in header
+    assert numbers["globex"] in text and numbers["acme"] not in text
+    assert len(rows) == 1
+    staff = clients["bo@portal.test"].get("/requests.csv").get_data(as_text=True)
+    assert numbers["globex"] in staff and numbers["acme"] in staff
