@@ -154,7 +154,8 @@ def test_validate_lists_the_texts_still_to_translate(app, tmp_path):
         "title: {en: Two, de: Zwei}\n"
         "fields:\n"
         "  - {name: title, type: text, label: {en: Title, de: Titel}}\n"
-        "  - {name: colour, type: select, label: {en: Colour}, options: [{value: r, label: {en: Red}}]}\n"
+        "  - {name: colour, type: select, label: {en: Colour},\n"
+        "     options: [{value: r, label: {en: Red}}]}\n"
     )
     result = app.test_cli_runner().invoke(args=["forms", "validate", str(path)])
     assert result.exit_code == 0
