@@ -16,6 +16,6 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = _l("Please sign in to continue.")
     login_manager.login_message_category = "info"
     login_manager.session_protection = None  # the server-side session row is the protection
-    app.jinja_env.globals["languages"] = profile.languages
+    app.jinja_env.globals["language_choices"] = profile.languages
     app.register_blueprint(bp)
     app.cli.add_command(cli.users)

@@ -98,20 +98,21 @@ def act(number: str):
         db.session.rollback()
         return _refused(change, service.REFUSAL_STATUS.get(refused.code, 400), refused.message(_))
     db.session.commit()
-    message = _("Saved: %(what)s.", what=_event_phrase(applied.events))
+    message = _saved_message(applied.events)
     if not request.htmx:
         flash(message, "info")
         return redirect(url_for("requests.detail", number=number))
     return render_detail(db.session.get(ChangeRequest, change.id), notice=message, fragment=True)
 
 
-def _event_phrase(events) -> str:  # noqa: ANN001
-    from portal.approvals.views import EVENT_LABELS
+def _saved_message(events) -> str:  # noqa: ANN001
+    """What the person just did, in a sentence of their language."""
+    from portal.approvals.views import SAVED_MESSAGES
 
     for event in events:
-        if event.kind in (*engine.ACTION_EVENTS.values(), "reassigned"):
-            return str(EVENT_LABELS.get(event.kind, event.kind)).lower()
-    return _("your action")
+        if event.kind in SAVED_MESSAGES:
+            return str(SAVED_MESSAGES[event.kind])
+    return _("Saved.")
 
 
 def _refused(change: ChangeRequest, status: int, message: str):  # noqa: ANN202
@@ -186,7 +187,7 @@ def reassign(number: str):
         db.session.rollback()
         return _refused(change, service.REFUSAL_STATUS.get(refused.code, 400), refused.message(_))
     db.session.commit()
-    message = _("Saved: %(what)s.", what=_event_phrase(applied.events))
+    message = _saved_message(applied.events)
     if not request.htmx:
         flash(message, "info")
         return redirect(url_for("requests.detail", number=number))

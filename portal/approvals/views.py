@@ -54,6 +54,19 @@ EVENT_LABELS = {
     "closed_declined": _l("Closed: declined by the client"),
 }
 
+# Said right after someone acts, as whole sentences so every language can word them.
+SAVED_MESSAGES = {
+    "approved": _l("Your approval is saved."),
+    "rejected": _l("Your rejection is saved."),
+    "sent_back": _l("Sent back to the requester for changes."),
+    "confirmed": _l("Your confirmation is saved."),
+    "declined": _l("You declined the change."),
+    "done": _l("Marked as done."),
+    "feedback": _l("Thank you for your feedback."),
+    "commented": _l("Your comment is saved."),
+    "reassigned": _l("The step is reassigned."),
+}
+
 STEP_STATUS_LABELS = {
     "waiting": _l("Waiting"),
     "active": _l("Open"),

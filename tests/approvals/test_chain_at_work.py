@@ -107,7 +107,7 @@ def test_all_seven_steps_walked_by_their_people(app, team):
 
     assert team.act("bo", number, "analysis", "done", comment="Small change").status_code == 200
     html = team.act("chen", number, "review", "approve").get_data(as_text=True)
-    assert "Saved: approved." in html
+    assert "Your approval is saved." in html
     assert team.status(number) == "awaiting_confirmation"
     client_page = team.browsers["dana"].get(f"/requests/{number}").get_data(as_text=True)
     assert "Please confirm the change as assessed" in client_page
@@ -329,7 +329,7 @@ def test_an_admin_reassigns_a_step(app, team, accounts):
         headers={"HX-Request": "true"},
     )
     assert response.status_code == 200
-    assert "Saved: reassigned." in response.get_data(as_text=True)
+    assert "The step is reassigned." in response.get_data(as_text=True)
     with app.app_context():
         open_people = {
             t.user_id for t in db.session.scalars(select(Task).where(Task.open.is_(True)))

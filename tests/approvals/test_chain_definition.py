@@ -1,6 +1,7 @@
 """Loading approval chains: what an admin sees for a good chain and for a bad one."""
 
 import ast
+import copy
 import json
 import re
 import subprocess
@@ -1010,8 +1011,12 @@ def test_every_chain_in_the_admin_guide_loads():
 
 
 def test_the_guide_shows_the_shipped_chain():
+    """The same chain, step for step; the guide shows the labels in three of its languages."""
     shown = yaml.safe_load(guide_blocks("yaml")[0])["chain"]
-    assert load(shown, field_names=FIELDS) == load(SHIPPED["chain"], field_names=FIELDS)
+    shipped = copy.deepcopy(SHIPPED["chain"])
+    for step in shipped["steps"]:
+        step["label"] = {k: v for k, v in step["label"].items() if k in ("en", "zh_Hans", "de")}
+    assert load(shown, field_names=FIELDS) == load(shipped, field_names=FIELDS)
 
 
 def test_the_guide_shows_the_real_error_listing():

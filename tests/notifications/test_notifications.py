@@ -234,11 +234,12 @@ def test_each_recipient_reads_their_own_language_and_zone_not_the_senders(app, p
     # 09:30 UTC is 17:30 in Shanghai (+08, no daylight saving) and 10:30 in Berlin (CET).
     assert "Please act by Nov 23, 2026, 5:30:00\u202fPM CST." in text_of(ana)
     assert "Please act by 23 Nov 2026, 10:30:00 CET." in text_of(cleo)
-    # Rendered under the recipient's locale: get_locale() inside the render was "de", so
-    # the date has the German shape (no German catalogue exists yet, so the words do not).
+    # Rendered under the recipient's locale: German words and the German shape of the date.
     assert "23.11.2026, 10:30:00 CET" in text_of(bert)
+    assert text_of(bert).startswith("Hallo Bert,")
     assert '<html lang="de"' in html_of(bert) and '<html lang="en"' in html_of(ana)
-    assert "at the step “Prüfung”" in text_of(bert) and "at the step “Review”" in text_of(ana)
+    assert "wartet im Schritt „Prüfung“ auf Sie" in text_of(bert)
+    assert "at the step “Review”" in text_of(ana)
     assert bert["Content-Language"] == "de" and cleo["Content-Language"] == "en-GB"
 
 
@@ -479,7 +480,7 @@ def test_a_user_sees_only_their_own_notifications(app, accounts, people, client)
     token = csrf_token(client, "/notifications")
 
     page = client.get("/notifications").get_data(as_text=True)
-    assert "New comment" in page and "Action needed" not in page
+    assert "Neuer Kommentar" in page and "Aktion erforderlich" not in page  # Bert reads German
     assert client.post(f"/notifications/{anas}/read", data={"csrf_token": token}).status_code == 404
     client.post("/notifications/read", data={"csrf_token": token})  # bert's only
 
