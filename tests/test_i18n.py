@@ -96,3 +96,35 @@ def test_the_profile_language_wins(app, client, accounts):
     assert '<html lang="de"' in html
     with app.app_context():
         assert db.session.scalar(select(User)).locale == "de"
+
+
+def test_money_numbers_and_dates_read_the_way_each_reader_writes_them(
+    app, accounts, change_request_form
+):
+    org = accounts.organisation()
+    accounts.user("dana@acme.test", Role.CLIENT, org)
+    dana = app.test_client()
+    accounts.login(dana, "dana@acme.test")
+    token = csrf_token(dana, "/forms/change-request/new")
+    answers = {
+        **ANSWERS,
+        "budget": "1250.5",
+        "budget__currency": "EUR",
+        "desired_date": "2027-03-01",
+    }
+    response = dana.post("/forms/change-request/submit", data={**answers, "csrf_token": token})
+    number = response.location.split("/")[2]
+    expected = {
+        "en": ("€1,250.50", "Mar 1, 2027"),
+        "de": ("1.250,50\u00a0€", "01.03.2027"),
+        "fr": ("1\u202f250,50\u00a0€", "1 mars 2027"),
+        "ja": ("€1,250.50", "2027/03/01"),
+    }
+    for language, (money, day) in expected.items():
+        email = f"reader-{language}@portal.test"
+        accounts.user(email, Role.APPROVER, locale=language)
+        reader = app.test_client()
+        accounts.login(reader, email)
+        page = reader.get(f"/requests/{number}").get_data(as_text=True)
+        assert money in page, (language, money)
+        assert day in page, (language, day)
