@@ -9,6 +9,7 @@ portal default. Times are stored in UTC and only turned local when shown.
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
@@ -76,7 +77,7 @@ def select_timezone() -> str:
     user = current_user
     if user and user.is_authenticated and valid_zone(user.timezone):
         return user.timezone
-    browser = valid_zone(request.cookies.get("tz"))
+    browser = valid_zone(unquote(request.cookies.get("tz", "")))
     if browser:
         return browser
     if (

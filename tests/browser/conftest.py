@@ -178,17 +178,23 @@ class Phones:
         self.phones: list[Phone] = []
         self.problems: list[str] = []
 
-    def open(self, name: str = "phone", device: str | None = None) -> Phone:
-        """A fresh browser context (no cookies), in British English and London time, on the
-        test's device or on another one (a name in Playwright's devices, or DESKTOP)."""
+    def open(
+        self,
+        name: str = "phone",
+        device: str | None = None,
+        *,
+        locale: str = "en-GB",
+        timezone_id: str = "Europe/London",
+    ) -> Phone:
+        """A fresh browser context (no cookies), in British English and London time unless
+        told otherwise, on the test's device or on another one (a name in Playwright's
+        devices, or DESKTOP)."""
         descriptor = self.descriptor
         if device is not None and device != self.device:
             descriptor = {
                 k: v for k, v in self.catalogue[device].items() if k != "default_browser_type"
             }
-        context = self.browser.new_context(
-            **descriptor, locale="en-GB", timezone_id="Europe/London"
-        )
+        context = self.browser.new_context(**descriptor, locale=locale, timezone_id=timezone_id)
         context.set_default_timeout(TIMEOUT_MS)
         context.set_default_navigation_timeout(TIMEOUT_MS)
         context.add_init_script(CSP_REPORTER)
