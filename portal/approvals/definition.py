@@ -38,7 +38,7 @@ from portal.approvals.rules import (
     spec_for,
 )
 from portal.forms.conditions import Condition, ConditionError, compile_condition
-from portal.forms.definition import N_, DefinitionError, Problem
+from portal.forms.definition import N_, DefinitionError, Problem, localized_text
 
 __all__ = [
     "KINDS",
@@ -720,34 +720,7 @@ class _Loader:
         """A localized text: a plain string (default language) or {language: text}."""
         if value is None:
             return {}
-        if isinstance(value, str):
-            if not value.strip():
-                self.problem(at, N_("%(key)s is empty"), key=key)
-                return {}
-            return {self.default_language: value}
-        if not isinstance(value, Mapping) or not value:
-            self.problem(
-                at,
-                N_(
-                    "%(key)s must be text, or a mapping of language codes to "
-                    "text like {en: Review, zh_Hans: 变更评审}"
-                ),
-                key=key,
-            )
-            return {}
-        texts = {}
-        for i, (code, text) in enumerate(value.items()):
-            if not (isinstance(code, str) and LANGUAGE.fullmatch(code)):
-                self.problem(
-                    at.key(code, i),
-                    N_("'%(code)s' is not a language code like en, de, zh_Hans or pt_BR"),
-                    code=code,
-                )
-            elif not isinstance(text, str) or not text.strip():
-                self.problem(at.key(code, i), N_("the %(code)s text must not be empty"), code=code)
-            else:
-                texts[code] = text
-        return texts
+        return localized_text(value, at, key, self.default_language, self.problem)
 
     # --- checks across the keys of one step
 

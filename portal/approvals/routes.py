@@ -81,9 +81,9 @@ def act(number: str):
         rating = request.form.get("rating", type=int)
         data["rating"] = rating
         if rating not in engine.RATINGS:
-            return _refused(change, 400, _("Choose a rating from 1 to 5."))
+            return _refusal_page(change, 400, _("Choose a rating from 1 to 5."))
     if verb in ("reject", "send_back", "decline") and not comment:
-        return _refused(change, 400, _("Say why in a comment, so the next person knows."))
+        return _refusal_page(change, 400, _("Say why in a comment, so the next person knows."))
     try:
         applied = service.perform(
             change.id,
@@ -95,13 +95,17 @@ def act(number: str):
             data=data,
         )
     except engine.ActionRefused as refused:
-        db.session.rollback()
-        return _refused(change, service.REFUSAL_STATUS.get(refused.code, 400), refused.message(_))
+        return _refused(change, refused)
+    return _saved(change, applied)
+
+
+def _saved(change: ChangeRequest, applied: service.Applied):  # noqa: ANN202
+    """Commit, and show the request again with what was just saved."""
     db.session.commit()
     message = _saved_message(applied.events)
     if not request.htmx:
         flash(message, "info")
-        return redirect(url_for("requests.detail", number=number))
+        return redirect(url_for("requests.detail", number=change.number))
     return render_detail(db.session.get(ChangeRequest, change.id), notice=message, fragment=True)
 
 
@@ -115,8 +119,13 @@ def _saved_message(events) -> str:  # noqa: ANN001
     return _("Saved.")
 
 
-def _refused(change: ChangeRequest, status: int, message: str):  # noqa: ANN202
+def _refused(change: ChangeRequest, refused: engine.ActionRefused):  # noqa: ANN202
     """Nothing changed: the page again, with the reason where the buttons were."""
+    db.session.rollback()
+    return _refusal_page(change, service.REFUSAL_STATUS.get(refused.code, 400), refused.message(_))
+
+
+def _refusal_page(change: ChangeRequest, status: int, message: str):  # noqa: ANN202
     db.session.expire_all()
     change = db.session.get(ChangeRequest, change.id)
     if not request.htmx:
@@ -184,11 +193,5 @@ def reassign(number: str):
             to_user_id=request.form.get("to_user", type=int) or 0,
         )
     except engine.ActionRefused as refused:
-        db.session.rollback()
-        return _refused(change, service.REFUSAL_STATUS.get(refused.code, 400), refused.message(_))
-    db.session.commit()
-    message = _saved_message(applied.events)
-    if not request.htmx:
-        flash(message, "info")
-        return redirect(url_for("requests.detail", number=number))
-    return render_detail(db.session.get(ChangeRequest, change.id), notice=message, fragment=True)
+        return _refused(change, refused)
+    return _saved(change, applied)

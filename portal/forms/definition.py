@@ -422,6 +422,43 @@ def load_definition(data: Any, field_types: Mapping[str, FieldTypeRules]) -> For
     return _Loader(field_types).load(data)
 
 
+def localized_text(value: Any, at: Any, key: str, default_language: str, problem) -> dict:  # noqa: ANN001
+    """Check a text an admin gives in one or several languages, for any definition loader.
+
+    A plain string is the default language's text; a mapping gives it per language code.
+    ``at`` is the loader's position (with ``key(name, index)``); each mistake is reported
+    through ``problem(at, msgid, **params)``. Returns the texts that are right.
+    """
+    if isinstance(value, str):
+        if not value.strip():
+            problem(at, N_("%(key)s is empty"), key=key)
+            return {}
+        return {default_language: value}
+    if not isinstance(value, Mapping) or not value:
+        problem(
+            at,
+            N_(
+                "%(key)s must be text, or a mapping of language codes to "
+                "text like {en: Reason, zh_Hans: 原因}"
+            ),
+            key=key,
+        )
+        return {}
+    texts = {}
+    for i, (code, text) in enumerate(value.items()):
+        if not (isinstance(code, str) and LANGUAGE.fullmatch(code)):
+            problem(
+                at.key(code, i),
+                N_("'%(code)s' is not a language code like en, de, zh_Hans or pt_BR"),
+                code=code,
+            )
+        elif not isinstance(text, str) or not text.strip():
+            problem(at.key(code, i), N_("the %(code)s text must not be empty"), code=code)
+        else:
+            texts[code] = text
+    return texts
+
+
 def visible_field_names(form: FormDef, answers: Mapping[str, Any]) -> set[str]:
     """The names of the fields and sections shown for ``answers``.
 
@@ -591,34 +628,7 @@ class _Loader:
         if value is None:
             return {}
         at = parent.key(key, position.get(key, 0))
-        if isinstance(value, str):
-            if not value.strip():
-                self.problem(at, N_("%(key)s is empty"), key=key)
-                return {}
-            return {self.default_language: value}
-        if not isinstance(value, Mapping) or not value:
-            self.problem(
-                at,
-                N_(
-                    "%(key)s must be text, or a mapping of language codes to "
-                    "text like {en: Reason, zh_Hans: 原因}"
-                ),
-                key=key,
-            )
-            return {}
-        texts = {}
-        for i, (code, text) in enumerate(value.items()):
-            if not (isinstance(code, str) and LANGUAGE.fullmatch(code)):
-                self.problem(
-                    at.key(code, i),
-                    N_("'%(code)s' is not a language code like en, de, zh_Hans or pt_BR"),
-                    code=code,
-                )
-            elif not isinstance(text, str) or not text.strip():
-                self.problem(at.key(code, i), N_("the %(code)s text must not be empty"), code=code)
-            else:
-                texts[code] = text
-        return texts
+        return localized_text(value, at, key, self.default_language, self.problem)
 
     # --- one field
 

@@ -463,7 +463,7 @@ def test_an_unknown_key_without_a_close_match_lists_the_allowed_keys():
                 (
                     "chain.steps[0].label",
                     "label must be text, or a mapping of language codes to text like "
-                    "{en: Review, zh_Hans: 变更评审}",
+                    "{en: Reason, zh_Hans: 原因}",
                 )
             ],
         ),
