@@ -108,6 +108,18 @@ def display_context() -> DisplayContext:
     )
 
 
+def answer_groups(change: ChangeRequest) -> list[dict]:
+    """The answers grouped under their sections: ``{"section": field or None, "rows": [...]}``,
+    leaving out sections with nothing answered."""
+    groups: list[dict] = [{"section": None, "rows": []}]
+    for row in answer_rows(change):
+        if "section" in row:
+            groups.append({"section": row["section"], "rows": []})
+        else:
+            groups[-1]["rows"].append(row)
+    return [group for group in groups if group["rows"]]
+
+
 def answer_rows(change: ChangeRequest) -> list[dict]:
     """The answers as label/value pairs, read through the version they were given for.
 
@@ -184,7 +196,7 @@ def render_detail(change: ChangeRequest, *, notice=None, error=None, fragment=Fa
         template,
         change=change,
         form_def=form_def_of(change.form_version),
-        rows=answer_rows(change),
+        groups=answer_groups(change),
         chain=chain_view(change, user),
         timeline=timeline(change),
         diff=diff,
