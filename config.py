@@ -78,7 +78,17 @@ class Config:
     WTF_CSRF_HEADERS = ["X-CSRFToken", "X-CSRF-Token"]
 
     COMPRESS_ALGORITHM = ["gzip"]
-    COMPRESS_MIMETYPES = ["text/html", "text/css", "application/javascript", "application/json"]
+    # Flask serves scripts as text/javascript: without it htmx would travel uncompressed.
+    COMPRESS_MIMETYPES = [
+        "text/html",
+        "text/css",
+        "text/javascript",
+        "application/javascript",
+        "application/json",
+        "image/svg+xml",
+    ]
+    # Static files are named by content where it changes (htmx-2.0.11) or are small.
+    SEND_FILE_MAX_AGE_DEFAULT = 3600
 
     # Forms found here are imported by `portal demo` (the shipped change-request form).
     DEMO = False
@@ -96,6 +106,5 @@ class TestConfig(Config):
     SQLALCHEMY_DATABASE_URI = os.environ.get("PORTAL_TEST_DATABASE_URL") or None
     SECRET_KEY = None  # generated in the test instance folder, like a real installation
     PASSWORD_HASH_FAST = True
-    COMPRESS_REGISTER = False
     SERVER_NAME = None
     LOGIN_MAX_FAILURES = 5

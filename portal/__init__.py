@@ -32,7 +32,7 @@ def create_app(
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     _fill_instance_settings(app)
 
-    from portal import extensions, i18n, models, security  # noqa: F401  (models: the whole schema)
+    from portal import assets, extensions, i18n, models, security  # noqa: F401  (models: schema)
     from portal.plugins import collect_registries, make_plugin_manager
 
     extensions.db.init_app(app)
@@ -44,6 +44,7 @@ def create_app(
     extensions.csrf.init_app(app)
     extensions.htmx.init_app(app)
     extensions.compress.init_app(app)
+    assets.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
 

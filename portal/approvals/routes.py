@@ -7,6 +7,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import Organisation
 from portal.approvals import bp, engine, service
@@ -50,7 +51,15 @@ def inbox():
         query = query.where(ChangeRequest.organisation_id == organisation)
     if not user.is_staff:  # a client's own steps are on their own organisation's requests
         query = query.where(ChangeRequest.organisation_id == user.organisation_id)
-    query = query.order_by(Task.due_at.is_(None), Task.due_at, Task.created_at).limit(200)
+    query = (
+        query.options(
+            selectinload(Task.user),
+            selectinload(ChangeRequest.organisation),
+            selectinload(ChangeRequest.form_version),
+        )
+        .order_by(Task.due_at.is_(None), Task.due_at, Task.created_at)
+        .limit(200)
+    )
     rows = db.session.execute(query).all()
     organisations = (
         db.session.scalars(select(Organisation).order_by(Organisation.name)).all()

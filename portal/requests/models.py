@@ -56,6 +56,8 @@ class ChangeRequest(db.Model):
     __table_args__ = (
         Index("ix_change_requests_org_submitted", "organisation_id", "submitted_at"),
         Index("ix_change_requests_status_submitted", "status", "submitted_at"),
+        # The list shows the newest first: without this, every page sorts all requests.
+        Index("ix_change_requests_submitted_id", "submitted_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
