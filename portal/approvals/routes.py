@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, nulls_last, select
 from sqlalchemy.orm import selectinload
 
 from portal.accounts.models import Organisation
@@ -21,6 +21,7 @@ from portal.requests.models import ChangeRequest
 from portal.requests.routes import render_detail
 
 MAX_COMMENT = 4000
+INBOX_LIMIT = 100
 
 
 @bp.get("/inbox")
@@ -29,16 +30,20 @@ def inbox():
     """What waits on me (and on those I stand in for today), soonest deadline first."""
     user = current_user._get_current_object()
     today = utcnow().date()
-    standing_in_for = select(Delegation.user_id).where(
-        Delegation.delegate_id == user.id,
-        Delegation.starts_on <= today,
-        Delegation.ends_on >= today,
-    )
+    # The people I stand in for today, looked up first: a plain list of ids lets the
+    # database use its (user, open, due) index instead of scanning every task.
+    standing_in_for = db.session.scalars(
+        select(Delegation.user_id).where(
+            Delegation.delegate_id == user.id,
+            Delegation.starts_on <= today,
+            Delegation.ends_on >= today,
+        )
+    ).all()
     query = (
         select(Task, ChangeRequest)
         .join(ChangeRequest, ChangeRequest.id == Task.request_id)
         .where(Task.open.is_(True))
-        .where(or_(Task.user_id == user.id, Task.user_id.in_(standing_in_for)))
+        .where(Task.user_id.in_([user.id, *standing_in_for]))
     )
     kind = request.args.get("kind", "")
     if kind in engine.VERBS:
@@ -57,8 +62,8 @@ def inbox():
             selectinload(ChangeRequest.organisation),
             selectinload(ChangeRequest.form_version),
         )
-        .order_by(Task.due_at.is_(None), Task.due_at, Task.created_at)
-        .limit(200)
+        .order_by(nulls_last(Task.due_at), Task.created_at)
+        .limit(INBOX_LIMIT)
     )
     rows = db.session.execute(query).all()
     organisations = (
