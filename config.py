@@ -49,7 +49,7 @@ class Config:
     HOLIDAY_SUBDIVISION = _env("HOLIDAY_SUBDIVISION")
 
     # Outgoing mail.
-    MAIL_SERVER = _env("SMTP_HOST", "localhost")
+    MAIL_SERVER = _env("SMTP_HOST")  # no server: notifications stay in the portal's bell
     MAIL_PORT = _env_int("SMTP_PORT", 25)
     MAIL_USERNAME = _env("SMTP_USERNAME")
     MAIL_PASSWORD = _env("SMTP_PASSWORD")

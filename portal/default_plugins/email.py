@@ -31,6 +31,10 @@ def _one_line(text: str) -> str:
 class EmailChannel:
     name = "email"
 
+    def ready(self) -> bool:
+        """E-mail goes out once PORTAL_SMTP_HOST names a server."""
+        return bool(current_app.config.get("MAIL_SERVER"))
+
     def build(self, message: OutgoingMessage, sender: str) -> EmailMessage:
         mail = EmailMessage()
         mail["From"] = sender

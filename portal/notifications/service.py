@@ -120,8 +120,17 @@ class DeliveryReport:
 
 
 def channels() -> dict[str, NotificationChannel]:
-    """The channels the installed plug-ins registered, by name."""
-    return current_app.extensions["portal.registries"].notification_channels
+    """The channels the installed plug-ins registered and that are set up to send, by name.
+
+    A channel may have ``ready() -> bool``: e-mail is not ready until an SMTP server is
+    configured, so a portal without one keeps its notifications in the bell only.
+    """
+    registered = current_app.extensions["portal.registries"].notification_channels
+    return {
+        name: channel
+        for name, channel in registered.items()
+        if getattr(channel, "ready", lambda: True)()
+    }
 
 
 def notify(

@@ -502,3 +502,11 @@ def test_signed_out_the_bell_and_the_list_ask_for_nothing(client, app):
     assert client.get("/notifications/bell").status_code == 204  # polling swaps nothing in
     response = client.get("/notifications")
     assert response.status_code == 302 and "/login" in response.location
+
+
+def test_without_an_smtp_server_notifications_stay_in_the_bell(app, accounts, people, monkeypatch):
+    monkeypatch.setitem(app.config, "MAIL_SERVER", None)
+    tell(app, [people.ana])
+    assert deliveries(app) == []  # nothing queued for a server that does not exist
+    with app.app_context():
+        assert db.session.scalar(select(Notification)).user_id == people.ana
