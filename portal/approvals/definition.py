@@ -38,7 +38,13 @@ from portal.approvals.rules import (
     spec_for,
 )
 from portal.forms.conditions import Condition, ConditionError, compile_condition
-from portal.forms.definition import N_, DefinitionError, Problem, localized_text
+from portal.forms.definition import (
+    N_,
+    DefinitionError,
+    Problem,
+    ProblemCollector,
+    localized_text,
+)
 
 __all__ = [
     "KINDS",
@@ -331,42 +337,17 @@ class _At:
         return _At(self.path, self.order + (-1,))
 
 
-class _Loader:
+class _Loader(ProblemCollector):
     """One validation run: walks the data, collects problems, builds the dataclasses."""
 
     def __init__(self, field_names, known_rules, specs, default_language):
+        super().__init__()
         self.field_names: set[str] = field_names
         self.known_rules: set[str] = known_rules
         self.specs: Mapping[str, RuleSpec] = specs
         self.default_language = default_language
-        self.problems: list[tuple[tuple, Problem]] = []
         self.names: dict[str, str] = {}  # step name -> path of the step that has it first
         self.step_count = 0
-
-    def problem(self, at: _At, msgid: str, **params) -> None:
-        self.problems.append((at.order, Problem(at.path, msgid, params)))
-
-    def fail(self) -> None:
-        if self.problems:
-            ordered = sorted(self.problems, key=lambda item: item[0])
-            raise DefinitionError([problem for _order, problem in ordered])
-
-    def unknown_key(self, at: _At, key: Any, allowed: tuple[str, ...]) -> None:
-        close = difflib.get_close_matches(str(key), allowed, n=1)
-        if close:
-            self.problem(
-                at,
-                N_("unknown key '%(key)s'; did you mean '%(suggestion)s'?"),
-                key=key,
-                suggestion=close[0],
-            )
-        else:
-            self.problem(
-                at,
-                N_("unknown key '%(key)s'; allowed keys are %(allowed)s"),
-                key=key,
-                allowed=", ".join(allowed),
-            )
 
     # --- the chain
 

@@ -482,16 +482,47 @@ def visible_field_names(form: FormDef, answers: Mapping[str, Any]) -> set[str]:
     return visible
 
 
-class _Loader:
+class ProblemCollector:
+    """What every definition loader shares: problems collected with their place, raised all
+    at once in document order, and the message for a key nobody knows."""
+
+    def __init__(self) -> None:
+        self.problems: list[tuple[tuple, Problem]] = []
+
+    def problem(self, at: Any, msgid: str, **params) -> None:
+        self.problems.append((at.order, Problem(at.path, msgid, params)))
+
+    def fail(self) -> None:
+        """Raise the collected problems, if any, sorted into document order."""
+        if self.problems:
+            ordered = sorted(self.problems, key=lambda item: item[0])
+            raise DefinitionError([problem for _order, problem in ordered])
+
+    def unknown_key(self, at: Any, key: Any, allowed: tuple[str, ...]) -> None:
+        close = difflib.get_close_matches(str(key), allowed, n=1)
+        if close:
+            self.problem(
+                at,
+                N_("unknown key '%(key)s'; did you mean '%(suggestion)s'?"),
+                key=key,
+                suggestion=close[0],
+            )
+        else:
+            self.problem(
+                at,
+                N_("unknown key '%(key)s'; allowed keys are %(allowed)s"),
+                key=key,
+                allowed=", ".join(allowed),
+            )
+
+
+class _Loader(ProblemCollector):
     """One validation run: walks the data, collects problems, builds the dataclasses."""
 
     def __init__(self, field_types: Mapping[str, FieldTypeRules]):
+        super().__init__()
         self.field_types = field_types
-        self.problems: list[tuple[tuple, Problem]] = []
         self.default_language = "en"
-
-    def problem(self, at: _At, msgid: str, **params) -> None:
-        self.problems.append((at.order, Problem(at.path, msgid, params)))
 
     def load(self, data: Any) -> FormDef:
         if not isinstance(data, Mapping):
@@ -520,33 +551,13 @@ class _Loader:
             fields=fields,
         )
 
-    def fail(self) -> None:
-        """Raise the collected problems, if any, sorted into document order."""
-        if self.problems:
-            ordered = sorted(self.problems, key=lambda item: item[0])
-            raise DefinitionError([problem for _order, problem in ordered])
-
     # --- messages shared by many keys
 
     def unknown_key(self, at: _At, key: Any, allowed: tuple[str, ...], kind: str = "") -> None:
         if kind and (key in FIELD_KEYS or self.is_extra_key(key)):
             self.problem(at, N_("%(key)s is not allowed for a %(type)s field"), key=key, type=kind)
             return
-        close = difflib.get_close_matches(str(key), allowed, n=1)
-        if close:
-            self.problem(
-                at,
-                N_("unknown key '%(key)s'; did you mean '%(suggestion)s'?"),
-                key=key,
-                suggestion=close[0],
-            )
-        else:
-            self.problem(
-                at,
-                N_("unknown key '%(key)s'; allowed keys are %(allowed)s"),
-                key=key,
-                allowed=", ".join(allowed),
-            )
+        super().unknown_key(at, key, allowed)
 
     def is_extra_key(self, key: Any) -> bool:
         return any(key in rules.extra_keys for rules in self.field_types.values())
