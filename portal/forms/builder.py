@@ -22,6 +22,24 @@ class EntryForm(FlaskForm):
         csrf = True
 
 
+# A published definition never changes, so its form class for one language and zone can be
+# built once: building it on every keystroke's autosave was a cost of every request.
+_classes: dict[tuple, type] = {}
+
+
+def form_class_for(
+    checksum: str, form_def: FormDef, types: dict[str, FieldType], ctx: EntryContext
+) -> type:
+    """The WTForms class of a published version for this reader, built once."""
+    key = (checksum, id(types), ctx.locale, str(ctx.timezone))
+    found = _classes.get(key)
+    if found is None:
+        if len(_classes) > 512:
+            _classes.clear()
+        found = _classes[key] = build_form_class(form_def, types, ctx)
+    return found
+
+
 def build_form_class(form_def: FormDef, types: dict[str, FieldType], ctx: EntryContext) -> type:
     attributes: dict[str, Any] = {}
     for field in form_def.fields:

@@ -23,7 +23,7 @@ from portal.extensions import db
 from portal.forms import uploads
 from portal.forms.builder import (
     answers_from_formdata,
-    build_form_class,
+    form_class_for,
     validate_visible,
     visible_names,
 )
@@ -200,7 +200,7 @@ def open_entry(
     form_def = form_def_of(version)
     types = field_types()
     ctx = entry_context(form_def)
-    form_class = build_form_class(form_def, types, ctx)
+    form_class = form_class_for(version.checksum, form_def, types, ctx)
     if formdata is None and draft is not None and draft.answers:
         formdata = draft_formdata(draft.answers)
     wtform = form_class(formdata=formdata) if formdata is not None else form_class(formdata=None)

@@ -82,11 +82,14 @@ def export():
         _("Submitted (%(zone)s)", zone=zone), _("Impact"), _("Priority"),
     ])  # fmt: skip
     tz = ZoneInfo(zone)
+    from portal.approvals.views import IMPACT_LABELS
+
+    impact_labels = {level: str(label) for level, label in IMPACT_LABELS.items()}
     for change in rows:
         writer.writerow([
             change.number, _safe_cell(change.title), change.status_label, change.organisation.name,
             change.requester.name, change.submitted_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-            change.impact or "", change.priority or "",
+            impact_labels.get(change.impact, ""), impact_labels.get(change.priority, ""),
         ])  # fmt: skip
     response = make_response("\ufeff" + out.getvalue())
     response.headers["Content-Type"] = "text/csv; charset=utf-8"
