@@ -366,10 +366,15 @@ def _sync_tasks(change, chain, state) -> list[Task]:  # noqa: ANN001
             _start_clock(task, chain.step(task.step), task.user, now)
             created.append(task)
         task.open = key in wanted
-    for step_name, user_id in sorted(wanted - set(existing)):
+    new = sorted(wanted - set(existing))
+    people = {  # one query for everyone who gets a task, not one each
+        user.id: user
+        for user in db.session.scalars(select(User).where(User.id.in_({uid for _s, uid in new})))
+    }
+    for step_name, user_id in new:
         step = chain.step(step_name)
         task = Task(request_id=change.id, step=step_name, kind=step.kind, user_id=user_id)
-        _start_clock(task, step, db.session.get(User, user_id), now)
+        _start_clock(task, step, people.get(user_id), now)
         db.session.add(task)
         created.append(task)
     return created
