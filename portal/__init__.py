@@ -33,7 +33,7 @@ def create_app(
     _fill_instance_settings(app)
 
     from portal import assets, extensions, i18n, models, security  # noqa: F401  (models: schema)
-    from portal.plugins import collect_registries, make_plugin_manager
+    from portal.plugins import collect_registries, make_plugin_manager, register_blueprints
 
     extensions.db.init_app(app)
     with app.app_context():
@@ -48,11 +48,13 @@ def create_app(
     i18n.init_app(app)
     security.init_app(app)
 
-    pm = make_plugin_manager(plugins)
+    load_failures: list = []
+    pm = make_plugin_manager(plugins, load_failures)
     app.extensions["portal.plugins"] = pm
+    app.extensions["portal.plugin_load_failures"] = load_failures
     app.extensions["portal.registries"] = collect_registries(pm)
 
-    from portal import accounts, approvals, errors, health, notifications, requests
+    from portal import accounts, admin, approvals, designer, errors, health, notifications, requests
     from portal import forms as forms_area
 
     accounts.init_app(app)
@@ -60,8 +62,11 @@ def create_app(
     requests.init_app(app)
     notifications.init_app(app)
     approvals.init_app(app)
+    admin.init_app(app)
+    designer.init_app(app)
     health.init_app(app)
     errors.init_app(app)
+    register_blueprints(app, pm)
 
     from portal import translate
     from portal.approvals import cli as approvals_cli

@@ -76,3 +76,43 @@ def register_jobs(register: Callable[[Job], None]) -> None:
     ``portal run`` runs them in the web process and ``portal worker`` in its own; several
     processes may run the same job at once, so a job claims its rows in the database.
     """
+
+
+# -- Connectors and the web -----------------------------------------------------------------
+
+if TYPE_CHECKING:
+    from flask import Blueprint
+
+    from portal.accounts.models import User
+    from portal.integrations.connector import Connector, Event
+    from portal.requests.models import ChangeRequest
+
+
+@hookspec
+def register_connectors(register: Callable[[Connector], None]) -> None:
+    """Register connectors to other tools by calling ``register(connector)`` once for each.
+
+    A connector (``portal.integrations.connector.Connector``) names itself, lists the settings
+    an admin gives it per form, and delivers outbox events. Two plug-ins registering the same
+    name stop the portal at start-up with both plug-ins named.
+    """
+
+
+@hookspec
+def register_blueprints(register: Callable[[Blueprint], None]) -> None:
+    """Add pages or endpoints (an inbound webhook, an admin screen) by calling
+    ``register(blueprint)``; the portal registers each on the app at start-up."""
+
+
+@hookspec
+def request_panels(change: ChangeRequest, user: User) -> object | None:
+    """An extra panel for the request page, or ``None``: an object with ``title`` (text) and
+    ``html`` (``markupsafe.Markup``, escaped by the plug-in). Called only for a person who may
+    see the request."""
+
+
+@hookspec
+def event_committed(event: Event) -> None:
+    """Called after the change that recorded ``event`` is committed (submitted, revised, step
+    decided, request closed). A failing implementation never undoes the change: its failure is
+    logged where an admin sees it."""

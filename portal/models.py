@@ -3,6 +3,7 @@
 from portal.accounts.models import LoginAttempt, Organisation, Role, User, UserSession
 from portal.approvals.models import Calendar, Delegation, Group, RequestRevision, Task
 from portal.audit.models import TraceEntry, TraceHead
+from portal.designer.models import FormDraft
 from portal.forms.models import Form, FormVersion
 from portal.notifications.models import Notification, NotificationDelivery
 from portal.requests.models import Attachment, ChangeRequest, Draft, RequestCounter, RequestStatus
@@ -14,6 +15,7 @@ __all__ = [
     "Delegation",
     "Draft",
     "Form",
+    "FormDraft",
     "FormVersion",
     "Group",
     "LoginAttempt",

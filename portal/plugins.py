@@ -1,5 +1,9 @@
-"""Builds the plug-in manager for one app: the hook specs, the built-in plug-ins, and the
-plug-ins installed through the ``portal.plugins`` entry-point group.
+"""Builds the plug-in manager for one app: the hook specs, the built-in plug-ins, the
+plug-ins shipped in the ``plugins/`` folder and those installed through the
+``portal.plugins`` entry-point group.
+
+A plug-in that fails to import or to register is logged, listed in ``load_failures`` and
+left out; the portal starts without it.
 
 Each app gets its own manager (no module-level registry), so tests stay isolated. The
 registries plug-ins fill are collected once here, at start-up, where a duplicate name
@@ -10,6 +14,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import pkgutil
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -21,6 +26,7 @@ from portal.forms.field_types import FieldType
 from portal.scheduler import Job
 
 if TYPE_CHECKING:
+    from portal.integrations.connector import Connector
     from portal.notifications.service import NotificationChannel
 
 log = logging.getLogger(__name__)
@@ -45,21 +51,66 @@ class Registries:
     notification_channels: dict[str, NotificationChannel] = field(default_factory=dict)
     jobs: dict[str, Job] = field(default_factory=dict)
     approver_rules: dict[str, ApproverRule] = field(default_factory=dict)
+    connectors: dict[str, Connector] = field(default_factory=dict)
 
 
-def make_plugin_manager(extra_plugins: tuple[object, ...] = ()) -> pluggy.PluginManager:
-    """A fresh manager with the specs, the built-ins, installed plug-ins and ``extra_plugins``."""
+@dataclass(frozen=True)
+class LoadFailure:
+    """A plug-in left out at start-up, and why."""
+
+    plugin: str
+    error: str
+
+
+def folder_plugin_names() -> list[str]:
+    """The modules and packages in the ``plugins/`` folder, as importable names."""
+    import plugins
+
+    return sorted(
+        f"plugins.{info.name}"
+        for info in pkgutil.iter_modules(plugins.__path__)
+        if not info.name.startswith("_")
+    )
+
+
+def make_plugin_manager(
+    extra_plugins: tuple[object, ...] = (), failures: list[LoadFailure] | None = None
+) -> pluggy.PluginManager:
+    """A fresh manager with the specs, the built-ins, the ``plugins/`` folder, installed
+    plug-ins and ``extra_plugins``; what fails to load is appended to ``failures``."""
+    failures = failures if failures is not None else []
     pm = pluggy.PluginManager("portal")
     pm.add_hookspecs(hookspecs)
     for name in DEFAULT_PLUGINS:
         pm.register(importlib.import_module(name), name=name)
-    try:
-        pm.load_setuptools_entrypoints("portal.plugins")
-    except Exception:  # a broken third-party package must not take the portal down
-        log.exception("loading plug-ins from the portal.plugins entry points failed")
+    for name in folder_plugin_names():
+        try:
+            pm.register(importlib.import_module(name), name=name)
+        except Exception as error:  # a broken plug-in must not take the portal down
+            log.exception("the plug-in %s failed to load and is left out", name)
+            failures.append(LoadFailure(name, f"{type(error).__name__}: {error}"))
+    _load_entry_points(pm, failures)
     for plugin in extra_plugins:
         pm.register(plugin)
     return pm
+
+
+def _load_entry_points(pm: pluggy.PluginManager, failures: list[LoadFailure]) -> None:
+    """Register each ``portal.plugins`` entry point on its own, so one broken package
+    leaves the others working."""
+    from importlib.metadata import entry_points
+
+    for entry in entry_points(group="portal.plugins"):
+        if pm.get_plugin(entry.name) is not None or pm.is_blocked(entry.name):
+            continue
+        try:
+            plugin = entry.load()
+            if pm.is_registered(plugin):
+                continue
+            pm.register(plugin, name=entry.name)
+        except Exception as error:
+            log.exception("the plug-in %s failed to load and is left out", entry.name)
+            failures.append(LoadFailure(entry.name, f"{type(error).__name__}: {error}"))
 
 
 def collect_registries(pm: pluggy.PluginManager) -> Registries:
@@ -92,7 +143,20 @@ def collect_registries(pm: pluggy.PluginManager) -> Registries:
         registries.approver_rules,
         _rule_name,
     )
+    _collect(
+        pm,
+        "register_connectors",
+        "connector",
+        "a connector with a name, settings_fields and a deliver(delivery) method",
+        registries.connectors,
+        _connector_name,
+    )
     return registries
+
+
+def register_blueprints(app, pm: pluggy.PluginManager) -> None:  # noqa: ANN001
+    """Put every blueprint the plug-ins offer on the app."""
+    pm.hook.register_blueprints(register=app.register_blueprint)
 
 
 def _collect(pm, hook_name: str, kind: str, expected: str, registry: dict, name_of) -> None:  # noqa: ANN001
@@ -126,6 +190,13 @@ def _field_type_name(field_type: object) -> str | None:
 def _channel_name(channel: object) -> str | None:
     name = getattr(channel, "name", None)
     if isinstance(name, str) and name.strip() and callable(getattr(channel, "send", None)):
+        return name
+    return None
+
+
+def _connector_name(connector: object) -> str | None:
+    name = getattr(connector, "name", None)
+    if isinstance(name, str) and name.strip() and callable(getattr(connector, "deliver", None)):
         return name
     return None
 

@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from portal.accounts.models import Role
+from portal.designer.drafts import new_draft
 from portal.extensions import db
 from portal.notifications.models import Notification
 from portal.requests.models import Attachment, ChangeRequest
@@ -38,6 +39,7 @@ def world(app, accounts, change_request_form):
     accounts.user("dana@acme.test", Role.CLIENT, acme)
     accounts.user("gus@globex.test", Role.CLIENT, globex)
     accounts.user("bo@portal.test", Role.APPROVER)
+    accounts.user("ada@portal.test", Role.ADMIN)
     dana = app.test_client()
     accounts.login(dana, "dana@acme.test")
     token = csrf_token(dana, "/forms/change-request/new")
@@ -52,7 +54,10 @@ def world(app, accounts, change_request_form):
         change = db.session.scalar(select(ChangeRequest))
         attachment = db.session.scalar(select(Attachment))
         notification = db.session.scalar(select(Notification))
+        draft = new_draft({"name": "acme-draft", "title": {"en": "Acme's private change"}}, None)
+        db.session.commit()
         values = {
+            "draft_id": draft.id,
             "number": change.number,
             "attachment_id": attachment.id,
             "notification_id": notification.id if notification else 1,
@@ -108,6 +113,22 @@ def test_another_organisations_client_sees_nothing_of_it(app, world):
             assert response.status_code != 500, (method, path)
 
 
+def test_only_admins_reach_the_admin_area(app, world, accounts):
+    """Every admin route and fragment refuses approvers and clients, whatever the method."""
+    values, gus = world
+    bo = app.test_client()
+    accounts.login(bo, "bo@portal.test")
+    admin_rules = [(rule, path) for rule, path in _urls(app, values) if path.startswith("/admin")]
+    assert admin_rules
+    for client in (bo, gus):
+        token = csrf_token(client, "/")
+        for rule, path in admin_rules:
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                data = {"csrf_token": token} if method == "POST" else None
+                response = client.open(path, method=method, data=data)
+                assert response.status_code == 403, (method, path, response.status_code)
+
+
 def test_every_post_needs_the_csrf_token(app, world, accounts):
     values, _ = world
     bo = app.test_client()
@@ -126,6 +147,8 @@ def test_get_never_changes_anything(app, world, accounts):
     accounts.login(bo, "bo@portal.test")
     dana = app.test_client()
     accounts.login(dana, "dana@acme.test")
+    ada = app.test_client()
+    accounts.login(ada, "ada@portal.test")
 
     def snapshot():
         with app.app_context():
@@ -138,7 +161,7 @@ def test_get_never_changes_anything(app, world, accounts):
             }
 
     before = snapshot()
-    for client in (bo, dana, gus):
+    for client in (bo, dana, gus, ada):
         for rule, path in _urls(app, values):
             if "GET" in rule.methods and rule.endpoint != "static":
                 client.get(path)
