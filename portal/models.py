@@ -5,6 +5,7 @@ from portal.approvals.models import Calendar, Delegation, Group, RequestRevision
 from portal.audit.models import TraceEntry, TraceHead
 from portal.designer.models import FormDraft
 from portal.forms.models import Form, FormVersion
+from portal.integrations.models import ConnectorSetting, ExternalLink
 from portal.notifications.models import Notification, NotificationDelivery
 from portal.requests.models import Attachment, ChangeRequest, Draft, RequestCounter, RequestStatus
 
@@ -12,8 +13,10 @@ __all__ = [
     "Attachment",
     "Calendar",
     "ChangeRequest",
+    "ConnectorSetting",
     "Delegation",
     "Draft",
+    "ExternalLink",
     "Form",
     "FormDraft",
     "FormVersion",

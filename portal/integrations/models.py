@@ -1,0 +1,56 @@
+"""What the portal keeps about hand-offs: each form's connector settings, and the records
+connectors made in other tools for a request."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.database import utcnow
+from portal.extensions import db
+
+
+class ConnectorSetting(db.Model):
+    """How one form hands its requests to one connector: which events, and the connector's
+    settings (project, board, module, field mapping). Secrets are kept only as ``env:NAME``
+    references, never as values."""
+
+    __tablename__ = "connector_settings"
+    __table_args__ = (
+        UniqueConstraint("connector", "form_name", name="uq_connector_settings_connector_form"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connector: Mapped[str] = mapped_column(String(64))
+    form_name: Mapped[str] = mapped_column(String(64))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    events: Mapped[list[Any]]
+    settings: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class ExternalLink(db.Model):
+    """A record a connector made for a request (a Jira issue, a Trello card, a Zoho record):
+    one per request, connector and kind, so a retried delivery finds it instead of making
+    a second one, and an inbound webhook finds the request by the remote key."""
+
+    __tablename__ = "external_links"
+    __table_args__ = (
+        UniqueConstraint(
+            "request_id", "connector", "kind", name="uq_external_links_request_connector_kind"
+        ),
+        Index("ix_external_links_connector_key", "connector", "key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("change_requests.id"))
+    connector: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(255))
+    url: Mapped[str | None] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
