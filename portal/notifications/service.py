@@ -29,9 +29,10 @@ from babel.dates import format_datetime
 from flask import current_app, render_template
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import func, inspect, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from portal.accounts.models import User
 from portal.database import utcnow
@@ -148,7 +149,7 @@ def notify(
     ids = list(dict.fromkeys(int(user_id) for user_id in user_ids))
     if not ids:
         return []
-    users = {user.id: user for user in db.session.scalars(select(User).where(User.id.in_(ids)))}
+    users = _users(ids)
     unknown = [str(user_id) for user_id in ids if user_id not in users]
     if unknown:
         raise ValueError(f"notify({kind!r}): no user with id {', '.join(unknown)}")
@@ -172,6 +173,22 @@ def notify(
         made.append(notification)
     db.session.flush()
     return made
+
+
+def _users(ids: list[int]) -> dict[int, User]:
+    """The people by id: those this session already holds (say, just given a task) without a
+    query, the others in one."""
+    users: dict[int, User] = {}
+    for user_id in ids:
+        user = db.session.identity_map.get(identity_key(User, user_id))
+        if user is not None and not inspect(user).expired:
+            users[user_id] = user
+    missing = [user_id for user_id in ids if user_id not in users]
+    if missing:
+        users.update(
+            (user.id, user) for user in db.session.scalars(select(User).where(User.id.in_(missing)))
+        )
+    return users
 
 
 def checked_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
