@@ -20,7 +20,7 @@ from portal.approvals.service import acting_for, state_of, step_label
 from portal.audit.trace import entries_for
 from portal.database import utcnow
 from portal.extensions import db
-from portal.forms.service import chain_of
+from portal.forms.service import chain_of, form_def_of
 from portal.requests.models import ChangeRequest
 
 EVENT_LABELS = {
@@ -153,7 +153,7 @@ def chain_view(change: ChangeRequest, viewer: User) -> ChainView | None:
     if chain is None or state is None:
         return None
     locale = str(get_locale())
-    default_language = change.form_version.definition.get("default_language", "en")
+    default_language = form_def_of(change.form_version).default_language
     people = _names(
         {uid for st in state.steps.values() for uid in st.assignees}
         | {v.get("actor_id") for st in state.steps.values() for v in st.votes.values()}
@@ -252,7 +252,7 @@ SYSTEM_EVENTS = frozenset(
 def timeline(change: ChangeRequest) -> list[TimelineEntry]:
     chain = chain_of(change.form_version)
     locale = str(get_locale())
-    default_language = change.form_version.definition.get("default_language", "en")
+    default_language = form_def_of(change.form_version).default_language
     entries = [e for e in entries_for(change.id) if e.event in TIMELINE_EVENTS]
     people = _names({e.actor_id for e in entries} | {e.on_behalf_of_id for e in entries})
     rows = []
@@ -291,7 +291,7 @@ def step_name(change: ChangeRequest, step: str) -> str:
     chain = chain_of(change.form_version)
     if chain is None or not chain.has_step(step):
         return step
-    default_language = change.form_version.definition.get("default_language", "en")
+    default_language = form_def_of(change.form_version).default_language
     return step_label(chain.step(step), str(get_locale()), default_language)
 
 
