@@ -108,3 +108,52 @@ def test_a_batch_of_nothing_writes_nothing(app_ctx):
     with counting(app_ctx) as statements:
         assert record_many([]) == []
     assert len(statements) == 0
+
+
+def _page_statements(app, browser, path: str) -> tuple[str, Statements]:
+    with counting(app) as statements:
+        response = browser.get(path)
+    assert response.status_code == 200
+    return response.get_data(as_text=True), statements
+
+
+def test_the_inbox_and_the_list_run_the_same_queries_for_two_rows_or_eight(app, team, accounts):
+    """However many rows a page shows, it loads them, their people, organisations and form
+    versions in a fixed number of queries; nothing is looked up row by row."""
+    numbers = [team.submit({**LOW, "title": f"Change {n}"}) for n in range(2)]
+    bo = team.browsers["bo"]
+    inbox_two, inbox_before = _page_statements(app, bo, "/inbox")
+    list_two, list_before = _page_statements(app, bo, "/")
+    other = accounts.organisation("Globex", timezone="Asia/Tokyo")
+    accounts.user("kim@globex.test", Role.CLIENT, other)
+    kim = app.test_client()
+    accounts.login(kim, "kim@globex.test")
+    for n in range(6):
+        browser = kim if n % 2 else team.browsers["dana"]
+        token = csrf_token(browser, "/forms/change-request/new")
+        response = browser.post(
+            "/forms/change-request/submit",
+            data={**LOW, "title": f"Later change {n}", "csrf_token": token},
+        )
+        numbers.append(response.location.split("/")[2])
+    inbox_eight, inbox_after = _page_statements(app, bo, "/inbox")
+    list_eight, list_after = _page_statements(app, bo, "/")
+    assert all(number in inbox_eight and number in list_eight for number in numbers)
+    assert "Globex" in inbox_eight and "Globex" in list_eight
+    assert len(inbox_after) == len(inbox_before) <= 8, "\n".join(inbox_after.all)
+    assert len(list_after) == len(list_before) <= 4, "\n".join(list_after.all)
+
+
+def test_the_inbox_shows_a_page_at_a_time_with_more_on_demand(app, team, monkeypatch):
+    from portal.approvals import routes
+
+    monkeypatch.setattr(routes, "INBOX_LIMIT", 2)
+    numbers = [team.submit({**LOW, "title": f"Change {n}"}) for n in range(3)]
+    bo = team.browsers["bo"]
+    first = bo.get("/inbox").get_data(as_text=True)
+    assert sum(number in first for number in numbers) == 2
+    assert "Show more" in first and "page=2" in first
+    more = bo.get("/inbox?page=2&fragment=rows", headers={"HX-Request": "true"})
+    rest = more.get_data(as_text=True)
+    assert sum(number in rest for number in numbers) == 1
+    assert "Show more" not in rest and "<html" not in rest

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flask import g
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -287,12 +288,21 @@ def staff_people() -> list[User]:
 
 
 def step_name(change: ChangeRequest, step: str) -> str:
-    """A step's label in the viewer's language, for lists."""
-    chain = chain_of(change.form_version)
-    if chain is None or not chain.has_step(step):
-        return step
-    default_language = form_def_of(change.form_version).default_language
-    return step_label(chain.step(step), str(get_locale()), default_language)
+    """A step's label in the viewer's language, for lists: looked up once per page for each
+    form version and step, however many rows show it."""
+    locale = str(get_locale())
+    cache = g.setdefault("portal_step_names", {})
+    key = (change.form_version_id, step, locale)
+    found = cache.get(key)
+    if found is None:
+        chain = chain_of(change.form_version)
+        if chain is None or not chain.has_step(step):
+            found = step
+        else:
+            default_language = form_def_of(change.form_version).default_language
+            found = step_label(chain.step(step), locale, default_language)
+        cache[key] = found
+    return found
 
 
 def revisions(change: ChangeRequest) -> list[RequestRevision]:

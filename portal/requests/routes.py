@@ -10,7 +10,7 @@ from flask import abort, current_app, make_response, render_template, request, s
 from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only, selectinload
 
 from portal.extensions import db
 from portal.forms import uploads
@@ -21,6 +21,15 @@ from portal.requests.access import attachment_or_404, request_or_404, visible_re
 from portal.requests.models import ChangeRequest, RequestStatus
 
 PAGE_SIZE = 50
+# What a row of the list shows: the answers and the chain's state (a few KB of JSON each)
+# stay in the database.
+LIST_COLUMNS = (
+    ChangeRequest.number,
+    ChangeRequest.title,
+    ChangeRequest.status,
+    ChangeRequest.organisation_id,
+    ChangeRequest.submitted_at,
+)
 
 
 @bp.get("/")
@@ -31,7 +40,7 @@ def index():
     query, status, mine = _filtered(user)
     page = max(request.args.get("page", 1, type=int), 1)
     rows = db.session.scalars(
-        query.options(selectinload(ChangeRequest.organisation))
+        query.options(selectinload(ChangeRequest.organisation), load_only(*LIST_COLUMNS))
         .order_by(ChangeRequest.submitted_at.desc(), ChangeRequest.id.desc())
         .limit(PAGE_SIZE + 1)
         .offset((page - 1) * PAGE_SIZE)
