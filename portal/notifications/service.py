@@ -221,12 +221,20 @@ def _iso_utc(value: datetime | str) -> str:
 # -- reading (the bell and the list) -------------------------------------------------------------
 
 
-def unread_count(user_id: int) -> int:
-    return db.session.scalar(
-        select(func.count(Notification.id)).where(
-            Notification.user_id == user_id, Notification.read_at.is_(None)
-        )
+#: The bell counts this many unread at most and shows "99+" beyond: an approver with
+#: thousands unread would otherwise have them all counted on every page they open.
+BELL_LIMIT = 100
+
+
+def unread_count(user_id: int, at_most: int | None = None) -> int:
+    """How many notifications the user has not read; with ``at_most``, counting stops
+    there (the index on (user, read_at) is read for that many entries only)."""
+    unread = select(Notification.id).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None)
     )
+    if at_most is None:
+        return db.session.scalar(select(func.count()).select_from(unread.subquery()))
+    return db.session.scalar(select(func.count()).select_from(unread.limit(at_most).subquery()))
 
 
 def mark_all_read(user_id: int) -> int:
