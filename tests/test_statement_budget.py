@@ -12,6 +12,7 @@ from collections import Counter
 from contextlib import contextmanager
 
 from sqlalchemy import event
+from sqlalchemy.orm import Session
 
 from portal.accounts.models import Role
 from portal.audit.trace import record, record_many, verify
@@ -31,6 +32,7 @@ class Statements:
 
     def __init__(self) -> None:
         self.all: list[str] = []
+        self.flushes = 0  # the ORM's units of work: each has a cost of its own
 
     @property
     def kinds(self) -> Counter:
@@ -49,11 +51,16 @@ def counting(app):
     def listener(conn, cursor, statement, parameters, context, executemany):  # noqa: ANN001
         found.all.append(statement)
 
+    def flushed(session, context, instances):  # noqa: ANN001
+        found.flushes += 1
+
     event.listen(engine, "before_cursor_execute", listener)
+    event.listen(Session, "before_flush", flushed)
     try:
         yield found
     finally:
         event.remove(engine, "before_cursor_execute", listener)
+        event.remove(Session, "before_flush", flushed)
 
 
 def _submit(team: Team, title: str):
@@ -70,6 +77,8 @@ def _submit(team: Team, title: str):
 def test_a_submission_stays_within_its_statement_budget(app, team):
     number, statements = _submit(team, "Add a CSV export")
     assert len(statements) <= SUBMISSION_BUDGET, "\n".join(statements.all)
+    # The draft, its save, the request, then tasks, notifications and trace together.
+    assert statements.flushes <= 5
     inbox = team.browsers["bo"].get("/inbox").get_data(as_text=True)
     assert number in inbox  # the approvers were told and have their task
 

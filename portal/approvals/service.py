@@ -122,6 +122,9 @@ class Applied:
 def start(change: ChangeRequest, actor: User) -> Applied | None:
     """The request was just submitted (and flushed): start its chain, if its form has one."""
     chain = chain_of(change.form_version)
+    # The chain starts first: finding its people queries the database, which would flush a
+    # revision added before it on its own.
+    outcome = engine.start(chain, context_for(change, chain)) if chain is not None else None
     db.session.add(
         RequestRevision(
             request_id=change.id, number=1, answers=change.answers, created_by_id=actor.id
@@ -131,7 +134,6 @@ def start(change: ChangeRequest, actor: User) -> Applied | None:
         record(event="submitted", request_id=change.id, actor_id=actor.id, ip_address=_ip(),
                after={"status": change.status, "revision": 1})  # fmt: skip
         return None
-    outcome = engine.start(chain, context_for(change, chain))
     return _apply(change, chain, outcome, new_request=True)
 
 
@@ -384,10 +386,13 @@ def _sync_tasks(change, chain, state, *, new_request: bool = False) -> list[Task
             created.append(task)
         task.open = key in wanted
     new = sorted(wanted - set(existing))
-    people = {  # one query for everyone who gets a task, not one each
-        user.id: user
-        for user in db.session.scalars(select(User).where(User.id.in_({uid for _s, uid in new})))
-    }
+    with db.session.no_autoflush:  # the people are not what this transaction changes
+        people = {  # one query for everyone who gets a task, not one each
+            user.id: user
+            for user in db.session.scalars(
+                select(User).where(User.id.in_({uid for _s, uid in new}))
+            )
+        }
     for step_name, user_id in new:
         step = chain.step(step_name)
         task = Task(request_id=change.id, step=step_name, kind=step.kind, user_id=user_id)

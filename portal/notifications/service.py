@@ -139,7 +139,8 @@ def notify(
 ) -> list[Notification]:
     """Tell each user about ``request``: a notification and one pending delivery per channel.
 
-    Rows are added (and flushed) in the caller's transaction; the caller commits. Unknown
+    Rows are added in the caller's transaction, written with its next flush (a query, the
+    trace, the commit): several calls then cost one batch of inserts. The caller commits. Unknown
     kinds, missing or unexpected params, a missing request and unknown user ids raise
     ``ValueError``; deactivated users are skipped. The same id given twice is told once.
     """
@@ -171,7 +172,6 @@ def notify(
         ]
         db.session.add(notification)
         made.append(notification)
-    db.session.flush()
     return made
 
 
