@@ -113,7 +113,7 @@ class TimeFormat:
     """
 
     def __init__(self, format: str, locale: Locale, tzinfo: tzinfo_type) -> None:
-        self.locale, self.tzinfo = locale, tzinfo
+        self.locale = locale
         self.zone = ZoneInfo(str(tzinfo))
         self.outer = get_datetime_format(format, locale=locale).replace("'", "")
         self.date = parse_pattern(get_date_format(format, locale=locale))
@@ -122,14 +122,12 @@ class TimeFormat:
     def __call__(self, moment: datetime) -> str:
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=UTC)
-        local = moment.astimezone(self.tzinfo)
-        if hasattr(self.tzinfo, "normalize"):  # pytz
-            local = self.tzinfo.normalize(local)
+        local = moment.astimezone(self.zone)  # zoneinfo: the same wall time as pytz, faster
         day = local.date()
         text = self.outer.replace(
             "{0}", self.time.apply(local.timetz(), self.locale, reference_date=day)
         ).replace("{1}", self.date.apply(day, self.locale))
-        return f"{text} {moment.astimezone(self.zone).tzname() or 'UTC'}"
+        return f"{text} {local.tzname() or 'UTC'}"
 
 
 def _time_format(format: str) -> TimeFormat:
