@@ -135,7 +135,7 @@ def _time_format(format: str) -> TimeFormat:
     written in someone else's)."""
     locale, tzinfo = get_locale(), get_timezone()
     cache = g.setdefault("portal_time_formats", {})
-    key = (str(locale), str(tzinfo), format)
+    key = (locale, tzinfo, format)  # Babel's locales and the zones compare by their names
     found = cache.get(key)
     if found is None:
         found = cache[key] = TimeFormat(format, locale, tzinfo)
@@ -152,7 +152,7 @@ def translated(text) -> str:  # noqa: ANN001
     """``str(text)`` of a lazy text made at import time (a status, a step kind), translated
     once per request and language rather than once per row that shows it."""
     cache = g.setdefault("portal_translated", {})
-    key = (id(text), str(get_locale()))
+    key = (id(text), get_locale())
     found = cache.get(key)
     if found is None:
         found = cache[key] = str(text)

@@ -19,6 +19,7 @@ from portal.forms.service import form_def_of
 from portal.requests.access import request_or_404
 from portal.requests.models import ChangeRequest
 from portal.requests.routes import render_detail
+from portal.requests.rows import status_labels
 
 MAX_COMMENT = 4000
 INBOX_LIMIT = 50  # rows per page; "Show more" brings the next ones
@@ -88,6 +89,7 @@ def inbox():
         "page": page,
         "filters": filters,
         "now": utcnow(),
+        "status_labels": status_labels(),
     }
     if request.htmx and request.args.get("fragment") == "rows":
         return render_template("approvals/_inbox_rows.html", **page_data)

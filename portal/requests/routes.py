@@ -19,6 +19,7 @@ from portal.forms.service import field_types, form_def_of
 from portal.requests import bp
 from portal.requests.access import attachment_or_404, request_or_404, visible_requests
 from portal.requests.models import ChangeRequest, RequestStatus
+from portal.requests.rows import status_labels
 
 PAGE_SIZE = 50
 # What a row of the list shows: the answers and the chain's state (a few KB of JSON each)
@@ -55,6 +56,7 @@ def index():
         status=status,
         mine=mine,
         statuses=list(RequestStatus),
+        status_labels=status_labels(),
     )
 
 
