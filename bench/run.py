@@ -161,6 +161,9 @@ def measure_database(dbs: Databases, opts: Options, work: Path) -> dict[str, Any
             "PORTAL_DATABASE_URL": dbs.portal_url,
             "PORTAL_INSTANCE_PATH": dbs.instance_path,
             "PORTAL_SECRET_KEY": secret,
+            # As a deployment with e-mail: each notification gets its pending e-mail
+            # delivery (the outbox). Nothing is sent: no worker runs during the measurement.
+            "PORTAL_SMTP_HOST": "127.0.0.1",
         },
         opts.settings,
         work / f"gunicorn-portal-{dbs.kind.lower()}.log",

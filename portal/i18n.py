@@ -8,13 +8,15 @@ portal default. Times are stored in UTC and only turned local when shown.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from datetime import tzinfo as tzinfo_type
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale, UnknownLocaleError
+from babel.dates import get_date_format, get_datetime_format, get_time_format, parse_pattern
 from babel.localedata import locale_identifiers
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, g, request, session
 from flask_babel import format_datetime, get_locale, get_timezone
 from flask_login import current_user
 
@@ -94,13 +96,67 @@ def local_time(moment: datetime | None, format: str = "medium") -> str:
     """A stored UTC time in the viewer's zone, with the zone's abbreviation (CET, EST, CST)."""
     if moment is None:
         return ""
+    if format in NAMED_FORMATS:
+        return _time_format(format)(moment)
     return f"{format_datetime(moment, format)} {zone_abbreviation(moment)}"
+
+
+NAMED_FORMATS = frozenset({"short", "medium", "long", "full"})
+
+
+class TimeFormat:
+    """One of the language's named date-and-time formats in one zone, looked up once.
+
+    Babel's ``format_datetime`` finds the locale, the zone and three patterns again for every
+    time it formats; a list of 50 or 100 rows asks the same of it each time. This keeps them
+    and does exactly what Babel does with them (the same text, checked by the tests).
+    """
+
+    def __init__(self, format: str, locale: Locale, tzinfo: tzinfo_type) -> None:
+        self.locale = locale
+        self.zone = ZoneInfo(str(tzinfo))
+        self.outer = get_datetime_format(format, locale=locale).replace("'", "")
+        self.date = parse_pattern(get_date_format(format, locale=locale))
+        self.time = parse_pattern(get_time_format(format, locale=locale))
+
+    def __call__(self, moment: datetime) -> str:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        local = moment.astimezone(self.zone)  # zoneinfo: the same wall time as pytz, faster
+        day = local.date()
+        text = self.outer.replace(
+            "{0}", self.time.apply(local.timetz(), self.locale, reference_date=day)
+        ).replace("{1}", self.date.apply(day, self.locale))
+        return f"{text} {local.tzname() or 'UTC'}"
+
+
+def _time_format(format: str) -> TimeFormat:
+    """The viewer's ``TimeFormat``, made once per request (and per language, for messages
+    written in someone else's)."""
+    locale, tzinfo = get_locale(), get_timezone()
+    cache = g.setdefault("portal_time_formats", {})
+    key = (locale, tzinfo, format)  # Babel's locales and the zones compare by their names
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = TimeFormat(format, locale, tzinfo)
+    return found
 
 
 def zone_abbreviation(moment: datetime, zone: str | None = None) -> str:
     """The zone's everyday abbreviation at that moment (CET or CEST, EST or EDT, JST),
     from the tz database; zones that have none show their offset (+04)."""
     return moment.astimezone(ZoneInfo(zone or str(get_timezone()))).tzname() or "UTC"
+
+
+def translated(text) -> str:  # noqa: ANN001
+    """``str(text)`` of a lazy text made at import time (a status, a step kind), translated
+    once per request and language rather than once per row that shows it."""
+    cache = g.setdefault("portal_translated", {})
+    key = (id(text), get_locale())
+    found = cache.get(key)
+    if found is None:
+        found = cache[key] = str(text)
+    return found
 
 
 def admin_text(texts, default_language: str = "en") -> str:  # noqa: ANN001

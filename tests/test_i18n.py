@@ -128,3 +128,27 @@ def test_money_numbers_and_dates_read_the_way_each_reader_writes_them(
         page = reader.get(f"/requests/{number}").get_data(as_text=True)
         assert money in page, (language, money)
         assert day in page, (language, day)
+
+
+def test_times_in_lists_read_exactly_as_babel_writes_them(app):
+    """The list and the inbox format their times with patterns looked up once per page;
+    the text is the one Babel's own format_datetime gives, in every language and zone."""
+    from flask_babel import format_datetime
+
+    from portal.i18n import local_time, zone_abbreviation
+
+    moments = [
+        datetime(2026, 1, 5, 8, 30, tzinfo=UTC),
+        datetime(2026, 7, 14, 23, 59, 59, tzinfo=UTC),
+        datetime(2026, 3, 29, 1, 0, tzinfo=UTC),  # the night Europe moves its clocks
+        datetime(2026, 12, 31, 16, 5),  # naive, as SQLite would give it: read as UTC
+    ]
+    for language in ("en", "en-GB", "de", "fr", "es", "ja", "ar", "zh-Hans"):
+        for zone in ("UTC", "Europe/Berlin", "America/New_York", "Asia/Shanghai", "Asia/Dubai"):
+            headers = {"Accept-Language": language, "Cookie": f"tz={zone}"}
+            with app.test_request_context("/", headers=headers):
+                for format in ("short", "medium", "long", "full"):
+                    for moment in moments:
+                        aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+                        expected = f"{format_datetime(aware, format)} {zone_abbreviation(aware)}"
+                        assert local_time(moment, format) == expected, (language, zone, format)

@@ -20,7 +20,13 @@ from portal.i18n import available_locales, valid_zone
 
 def languages() -> list[tuple[str, str]]:
     """Each shipped language, named in itself (English, Deutsch, 中文 (简体), العربية)."""
-    return [(code, Locale.parse(code).get_display_name(code)) for code in available_locales()]
+    return _named(tuple(available_locales()))
+
+
+@lru_cache(maxsize=8)
+def _named(codes: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The switcher on every page names the same languages: Babel is asked once."""
+    return [(code, Locale.parse(code).get_display_name(code)) for code in codes]
 
 
 @lru_cache(maxsize=1)

@@ -7,7 +7,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import and_, nulls_last, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only, selectinload
 
 from portal.accounts.models import Organisation
 from portal.approvals import bp, engine, service
@@ -19,9 +19,18 @@ from portal.forms.service import form_def_of
 from portal.requests.access import request_or_404
 from portal.requests.models import ChangeRequest
 from portal.requests.routes import render_detail
+from portal.requests.rows import status_labels
 
 MAX_COMMENT = 4000
-INBOX_LIMIT = 100
+INBOX_LIMIT = 50  # rows per page; "Show more" brings the next ones
+# What an inbox row shows of its request: its answers and chain state stay in the database.
+INBOX_COLUMNS = (
+    ChangeRequest.number,
+    ChangeRequest.title,
+    ChangeRequest.status,
+    ChangeRequest.organisation_id,
+    ChangeRequest.form_version_id,
+)
 
 
 @bp.get("/inbox")
@@ -56,16 +65,34 @@ def inbox():
         query = query.where(ChangeRequest.organisation_id == organisation)
     if not user.is_staff:  # a client's own steps are on their own organisation's requests
         query = query.where(ChangeRequest.organisation_id == user.organisation_id)
+    page = max(request.args.get("page", 1, type=int), 1)
     query = (
         query.options(
             selectinload(Task.user),
+            load_only(*INBOX_COLUMNS),
             selectinload(ChangeRequest.organisation),
             selectinload(ChangeRequest.form_version),
         )
-        .order_by(nulls_last(Task.due_at), Task.created_at)
-        .limit(INBOX_LIMIT)
+        .order_by(nulls_last(Task.due_at), Task.created_at, Task.id)
+        .limit(INBOX_LIMIT + 1)
+        .offset((page - 1) * INBOX_LIMIT)
     )
     rows = db.session.execute(query).all()
+    filters = {
+        "kind": kind or None,
+        "overdue": "1" if overdue else None,
+        "organisation": organisation or None,
+    }
+    page_data = {
+        "rows": rows[:INBOX_LIMIT],
+        "has_more": len(rows) > INBOX_LIMIT,
+        "page": page,
+        "filters": filters,
+        "now": utcnow(),
+        "status_labels": status_labels(),
+    }
+    if request.htmx and request.args.get("fragment") == "rows":
+        return render_template("approvals/_inbox_rows.html", **page_data)
     organisations = (
         db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
         if user.is_staff
@@ -73,12 +100,11 @@ def inbox():
     )
     return render_template(
         "approvals/inbox.html",
-        rows=rows,
         kind=kind,
         overdue=overdue,
         organisation=organisation,
         organisations=organisations,
-        now=utcnow(),
+        **page_data,
     )
 
 

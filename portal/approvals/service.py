@@ -10,6 +10,7 @@ press the button at the same moment one decides and the other is told it is deci
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
@@ -25,7 +26,7 @@ from portal.approvals.definition import ChainDef, Duration, StepDef
 from portal.approvals.impact import assess
 from portal.approvals.models import Delegation, RequestRevision, Task
 from portal.approvals.people import resolver_for
-from portal.audit.trace import record
+from portal.audit.trace import record, record_many
 from portal.database import utcnow
 from portal.extensions import db
 from portal.forms.definition import N_, localize
@@ -121,6 +122,9 @@ class Applied:
 def start(change: ChangeRequest, actor: User) -> Applied | None:
     """The request was just submitted (and flushed): start its chain, if its form has one."""
     chain = chain_of(change.form_version)
+    # The chain starts first: finding its people queries the database, which would flush a
+    # revision added before it on its own.
+    outcome = engine.start(chain, context_for(change, chain)) if chain is not None else None
     db.session.add(
         RequestRevision(
             request_id=change.id, number=1, answers=change.answers, created_by_id=actor.id
@@ -130,8 +134,7 @@ def start(change: ChangeRequest, actor: User) -> Applied | None:
         record(event="submitted", request_id=change.id, actor_id=actor.id, ip_address=_ip(),
                after={"status": change.status, "revision": 1})  # fmt: skip
         return None
-    outcome = engine.start(chain, context_for(change, chain))
-    return _apply(change, chain, outcome)
+    return _apply(change, chain, outcome, new_request=True)
 
 
 def lock(change_id: int) -> ChangeRequest | None:
@@ -266,9 +269,15 @@ def _ip() -> str | None:
 
 
 def _apply(
-    change: ChangeRequest, chain: ChainDef, outcome: engine.Outcome, comment: str = ""
+    change: ChangeRequest,
+    chain: ChainDef,
+    outcome: engine.Outcome,
+    comment: str = "",
+    *,
+    new_request: bool = False,
 ) -> Applied:
-    """Store the outcome with everything that follows from it, in the current transaction."""
+    """Store the outcome with everything that follows from it, in the current transaction.
+    ``new_request``: the request was submitted in this transaction, so it has no tasks yet."""
     state = outcome.state
     now = utcnow()
     _set_deadlines(change, chain, state, now)
@@ -279,25 +288,31 @@ def _apply(
     change.updated_at = now
     if state.finished and change.closed_at is None:
         change.closed_at = now
+    new_tasks = _sync_tasks(change, chain, state, new_request=new_request)
+    _tell(change, chain, state, outcome.events, new_tasks, comment)
+    # The trace last, all entries in one batch: the trace head's lock, which every writer
+    # of the portal waits for, is then held only from here to the commit.
     ip = _ip()
+    entries = []
     for event in outcome.events:
         data = dict(event.data)
         if comment and event.kind in engine.ACTION_EVENTS.values():
             data.setdefault("comment", comment)
-        record(
-            event=event.kind,
-            request_id=change.id,
-            step=event.step,
-            actor_id=event.actor_id,
-            on_behalf_of_id=event.on_behalf_of_id,
-            ip_address=ip,
-            before=event.before,
-            after=event.after,
-            data=data or None,
-            at=now,
+        entries.append(
+            {
+                "event": event.kind,
+                "request_id": change.id,
+                "step": event.step,
+                "actor_id": event.actor_id,
+                "on_behalf_of_id": event.on_behalf_of_id,
+                "ip_address": ip,
+                "before": event.before,
+                "after": event.after,
+                "data": data or None,
+                "at": now,
+            }
         )
-    new_tasks = _sync_tasks(change, chain, state)
-    _tell(change, chain, state, outcome.events, new_tasks, comment)
+    record_many(entries)
     return Applied(change, outcome.events)
 
 
@@ -350,14 +365,18 @@ def _set_deadlines(change, chain, state, now) -> None:  # noqa: ANN001
         st.deadline_at = _due(now, step.deadline, calendar_for(None)).isoformat()
 
 
-def _sync_tasks(change, chain, state) -> list[Task]:  # noqa: ANN001
+def _sync_tasks(change, chain, state, *, new_request: bool = False) -> list[Task]:  # noqa: ANN001
     """Open a task for each (step, person) who must act now; close the others.
 
     Returns the tasks that have just opened (new, or open again after a revision): their
     people are the ones to tell.
     """
     wanted = set(engine.open_tasks(state))
-    tasks = db.session.scalars(select(Task).where(Task.request_id == change.id)).all()
+    tasks = (
+        []
+        if new_request
+        else db.session.scalars(select(Task).where(Task.request_id == change.id)).all()
+    )
     existing = {(t.step, t.user_id): t for t in tasks}
     now = utcnow()
     created = []
@@ -367,13 +386,17 @@ def _sync_tasks(change, chain, state) -> list[Task]:  # noqa: ANN001
             created.append(task)
         task.open = key in wanted
     new = sorted(wanted - set(existing))
-    people = {  # one query for everyone who gets a task, not one each
-        user.id: user
-        for user in db.session.scalars(select(User).where(User.id.in_({uid for _s, uid in new})))
-    }
+    with db.session.no_autoflush:  # the people are not what this transaction changes
+        people = {  # one query for everyone who gets a task, not one each
+            user.id: user
+            for user in db.session.scalars(
+                select(User).where(User.id.in_({uid for _s, uid in new}))
+            )
+        }
     for step_name, user_id in new:
         step = chain.step(step_name)
         task = Task(request_id=change.id, step=step_name, kind=step.kind, user_id=user_id)
+        task.user = people.get(user_id)  # kept with the task, so telling them needs no query
         _start_clock(task, step, people.get(user_id), now)
         db.session.add(task)
         created.append(task)
@@ -391,31 +414,43 @@ def _start_clock(task: Task, step: StepDef, user: User | None, now: datetime) ->
 
 
 def _tell(change, chain, state, events, new_tasks, comment) -> None:  # noqa: ANN001
-    """The next people to act are told; the requester hears when it comes back to them."""
+    """The next people to act are told; the requester hears when it comes back to them.
+
+    Everyone told the same thing (same kind, step and deadline) is told in one ``notify``
+    call: one look-up of the people and one batch of rows, however many they are.
+    """
+    told: dict[str, tuple[str, dict, list[int]]] = {}
+
+    def tell(user_id: int, kind: str, **params: Any) -> None:
+        key = json.dumps([kind, params], sort_keys=True, default=str)
+        told.setdefault(key, (kind, params, []))[2].append(user_id)
+
     kinds = {event.kind for event in events}
     for task in new_tasks:
         if task.kind in ("confirmation", "feedback"):
             continue  # told below, as the requester
         step = chain.step(task.step)
         if "escalated" in kinds:
-            notify([task.user_id], "escalated", change, step_label=dict(step.label) or step.name)
+            tell(task.user_id, "escalated", step_label=dict(step.label) or step.name)
         else:
-            notify([task.user_id], "action_needed", change,
-                   step_label=dict(step.label) or step.name, deadline_at=task.due_at)  # fmt: skip
-    requester = [change.requester_id]
+            tell(task.user_id, "action_needed", step_label=dict(step.label) or step.name,
+                 deadline_at=task.due_at)  # fmt: skip
+    requester = change.requester_id
     for task in new_tasks:
         if task.kind in ("confirmation", "feedback") and task.user_id == change.requester_id:
             step = chain.step(task.step)
-            notify(requester, "action_needed", change, step_label=dict(step.label) or step.name,
-                   deadline_at=task.due_at)  # fmt: skip
+            tell(requester, "action_needed", step_label=dict(step.label) or step.name,
+                 deadline_at=task.due_at)  # fmt: skip
     if "request_sent_back" in kinds:
         step = chain.step(state.sent_back_step) if state.sent_back_step else None
         label = (dict(step.label) or step.name) if step else ""
-        notify(requester, "sent_back", change, step_label=label, comment=comment)
+        tell(requester, "sent_back", step_label=label, comment=comment)
     if "completed" in kinds:
-        notify(requester, "completed", change)
+        tell(requester, "completed")
     for kind, outcome in (("closed_rejected", "rejected"), ("closed_declined", "declined")):
         if kind in kinds:
             step = next((chain.step(e.step) for e in events if e.kind == kind and e.step), None)
-            notify(requester, "decided", change, outcome=outcome,
-                   step_label=(dict(step.label) or step.name) if step else "")  # fmt: skip
+            tell(requester, "decided", outcome=outcome,
+                 step_label=(dict(step.label) or step.name) if step else "")  # fmt: skip
+    for kind, params, user_ids in told.values():
+        notify(user_ids, kind, change, **params)

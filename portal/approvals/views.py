@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from flask import g
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -20,7 +21,7 @@ from portal.approvals.service import acting_for, state_of, step_label
 from portal.audit.trace import entries_for
 from portal.database import utcnow
 from portal.extensions import db
-from portal.forms.service import chain_of
+from portal.forms.service import chain_of, form_def_of
 from portal.requests.models import ChangeRequest
 
 EVENT_LABELS = {
@@ -153,7 +154,7 @@ def chain_view(change: ChangeRequest, viewer: User) -> ChainView | None:
     if chain is None or state is None:
         return None
     locale = str(get_locale())
-    default_language = change.form_version.definition.get("default_language", "en")
+    default_language = form_def_of(change.form_version).default_language
     people = _names(
         {uid for st in state.steps.values() for uid in st.assignees}
         | {v.get("actor_id") for st in state.steps.values() for v in st.votes.values()}
@@ -252,7 +253,7 @@ SYSTEM_EVENTS = frozenset(
 def timeline(change: ChangeRequest) -> list[TimelineEntry]:
     chain = chain_of(change.form_version)
     locale = str(get_locale())
-    default_language = change.form_version.definition.get("default_language", "en")
+    default_language = form_def_of(change.form_version).default_language
     entries = [e for e in entries_for(change.id) if e.event in TIMELINE_EVENTS]
     people = _names({e.actor_id for e in entries} | {e.on_behalf_of_id for e in entries})
     rows = []
@@ -287,12 +288,21 @@ def staff_people() -> list[User]:
 
 
 def step_name(change: ChangeRequest, step: str) -> str:
-    """A step's label in the viewer's language, for lists."""
-    chain = chain_of(change.form_version)
-    if chain is None or not chain.has_step(step):
-        return step
-    default_language = change.form_version.definition.get("default_language", "en")
-    return step_label(chain.step(step), str(get_locale()), default_language)
+    """A step's label in the viewer's language, for lists: looked up once per page for each
+    form version and step, however many rows show it."""
+    locale = str(get_locale())
+    cache = g.setdefault("portal_step_names", {})
+    key = (change.form_version_id, step, locale)
+    found = cache.get(key)
+    if found is None:
+        chain = chain_of(change.form_version)
+        if chain is None or not chain.has_step(step):
+            found = step
+        else:
+            default_language = form_def_of(change.form_version).default_language
+            found = step_label(chain.step(step), locale, default_language)
+        cache[key] = found
+    return found
 
 
 def revisions(change: ChangeRequest) -> list[RequestRevision]:

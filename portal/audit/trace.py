@@ -1,6 +1,7 @@
 """Writing the trace and checking it.
 
-``record`` appends one entry in the caller's transaction; ``verify`` walks the whole chain.
+``record`` appends one entry in the caller's transaction (``record_many`` several at once);
+``verify`` walks the whole chain.
 The hashing at the top is pure: it does no I/O and can be checked without a database.
 
 How an entry is chained: its ``hash`` is the SHA-256 of a canonical JSON text (keys sorted,
@@ -13,12 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, text, update
+from sqlalchemy import Connection, bindparam, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from portal.audit.models import GENESIS_HASH, TraceEntry, TraceHead
@@ -34,6 +35,7 @@ __all__ = [
     "entry_hash",
     "purge_for_tests",
     "record",
+    "record_many",
     "verify",
 ]
 
@@ -134,12 +136,80 @@ def record(
     lock on SQLite), so concurrent writers chain one after another. ``at`` defaults to the
     moment the lock was taken, so times never go backwards along the chain.
     """
+    return record_many(
+        [
+            {
+                "event": event,
+                "request_id": request_id,
+                "step": step,
+                "actor_id": actor_id,
+                "on_behalf_of_id": on_behalf_of_id,
+                "ip_address": ip_address,
+                "before": before,
+                "after": after,
+                "data": data,
+                "at": at,
+            }
+        ]
+    )[0]
+
+
+def record_many(entries: Sequence[Mapping[str, Any]]) -> list[TraceEntry]:
+    """Append several entries at once, in this order, in the caller's transaction.
+
+    Each mapping takes the keyword arguments of ``record``. The result is the same chain as
+    ``record`` called once per entry (the head still moves on one entry at a time, as its
+    guard in the database demands), written in three statements whatever their number:
+    the head is advanced and read (which takes its lock), moved on entry by entry in one
+    batch, and the entries are inserted in one batch.
+    """
+    prepared = [_prepared(**entry) for entry in entries]
+    if not prepared:
+        return []
+    first_seq, prev_hash = _advance_head()
+    moment = utcnow()
+    written, moves = [], []
+    for offset, fields in enumerate(prepared):
+        at = fields.pop("at")
+        fields.update(seq=first_seq + offset, prev_hash=prev_hash)
+        fields["at"] = (at or moment).astimezone(UTC)
+        entry = TraceEntry(**fields, hash=entry_hash(fields))
+        written.append(entry)
+        moves.append({"new_seq": entry.seq, "new_hash": entry.hash})
+        prev_hash = entry.hash
+    # One parameter set per entry: the guard lets the head move by at most one per UPDATE.
+    table = TraceHead.__table__
+    db.session.execute(
+        update(table)
+        .where(table.c.id == 1)
+        .values(last_seq=bindparam("new_seq"), last_hash=bindparam("new_hash")),
+        moves,
+    )
+    db.session.add_all(written)
+    db.session.flush()
+    return written
+
+
+def _prepared(
+    *,
+    event: str,
+    request_id: int | None = None,
+    step: str | None = None,
+    actor_id: int | None = None,
+    on_behalf_of_id: int | None = None,
+    ip_address: str | None = None,
+    before: dict | None = None,
+    after: dict | None = None,
+    data: dict | None = None,
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """One entry's fields, checked and as they will be stored (without seq and hashes)."""
     _check_text("event", event, required=True)
     _check_text("step", step)
     _check_text("ip_address", ip_address)
     if at is not None and at.tzinfo is None:
         raise ValueError("at must be an aware datetime")
-    fields: dict[str, Any] = {
+    return {
         "event": event,
         "request_id": request_id,
         "step": step,
@@ -149,20 +219,8 @@ def record(
         "before": _as_stored("before", before),
         "after": _as_stored("after", after),
         "data": _as_stored("data", data),
+        "at": at,
     }
-
-    seq, prev_hash = _advance_head()
-    fields.update(seq=seq, prev_hash=prev_hash, at=(at or utcnow()).astimezone(UTC))
-    entry = TraceEntry(**fields, hash=entry_hash(fields))
-    db.session.execute(
-        update(TraceHead)
-        .where(TraceHead.id == 1)
-        .values(last_hash=entry.hash)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.add(entry)
-    db.session.flush()
-    return entry
 
 
 def _advance_head() -> tuple[int, str]:

@@ -130,6 +130,7 @@ def draft_for(user: User, form: Form, nonce: str | None = None) -> Draft:
                     form_version=form.published,
                     answers={},
                     nonce=nonce or new_nonce(),
+                    attachments=[],  # known to be empty: no query to find out
                 )
                 db.session.add(draft)
         except IntegrityError:

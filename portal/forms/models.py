@@ -46,7 +46,9 @@ class FormVersion(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     form_id: Mapped[int] = mapped_column(ForeignKey("forms.id"))
     number: Mapped[int]
-    definition: Mapped[dict[str, Any]]
+    # Deferred: pages find the parsed definition by checksum (forms.service.definition_of),
+    # so the JSON is read only the first time a process meets a version.
+    definition: Mapped[dict[str, Any]] = mapped_column(deferred=True)
     checksum: Mapped[str] = mapped_column(String(64))
     published_at: Mapped[datetime] = mapped_column(default=utcnow)
     published_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

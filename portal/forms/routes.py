@@ -102,7 +102,7 @@ def submit_form(name: str):
     entry = open_entry(form, draft, request.form)
     draft.answers = entry.raw
     draft.updated_at = utcnow()
-    db.session.commit()
+    _commit_keeping_loaded()  # the answers are safe whatever happens next
     if not typist.signed_in:
         flash(_("Your session ended. Your answers are saved: sign in to send them."), "info")
         return redirect(url_for("accounts.login", next=url_for("forms.fill", name=name)))
@@ -119,14 +119,30 @@ def submit_form(name: str):
         return page, 422
     nonce = draft.nonce
     try:
-        change = submit(entry, draft, user)
+        number = submit(entry, draft, user).number
         db.session.commit()
     except IntegrityError:  # the same draft was sent a moment ago by another tap
         db.session.rollback()
         change = already_sent(nonce)
         if change is None:
             raise
-    return redirect(url_for("requests.submitted", number=change.number))
+        number = change.number
+    return redirect(url_for("requests.submitted", number=number))
+
+
+def _commit_keeping_loaded() -> None:
+    """Commit, keeping what the session has loaded instead of reading it all again.
+
+    The submission goes on with the rows it has just read and written itself (the person,
+    the form version, the draft), so reloading them after the commit would only cost
+    queries.
+    """
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
 
 
 @bp.post("/<name>/discard")

@@ -9,7 +9,7 @@ from portal.database import utcnow
 from portal.extensions import db
 from portal.notifications import bp
 from portal.notifications.models import Notification
-from portal.notifications.service import mark_all_read, summary, unread_count
+from portal.notifications.service import BELL_LIMIT, mark_all_read, summary, unread_count
 
 PAGE_SIZE = 50
 
@@ -18,7 +18,7 @@ def unread_for_current_user() -> int:
     """The bell's count (a template global, so base.html can include the bell as is)."""
     if not current_user or not current_user.is_authenticated:
         return 0
-    return unread_count(current_user.id)
+    return unread_count(current_user.id, at_most=BELL_LIMIT)
 
 
 def own_or_404(notification_id: int) -> Notification:
@@ -56,7 +56,8 @@ def bell():
     """The bell alone, for htmx to poll. Signed out, there is nothing to swap in (204)."""
     if not current_user.is_authenticated:
         return "", 204
-    return render_template("notifications/_bell.html", unread_count=unread_count(current_user.id))
+    count = unread_count(current_user.id, at_most=BELL_LIMIT)
+    return render_template("notifications/_bell.html", unread_count=count)
 
 
 @bp.post("/notifications/read")

@@ -29,9 +29,10 @@ from babel.dates import format_datetime
 from flask import current_app, render_template
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import func, inspect, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from portal.accounts.models import User
 from portal.database import utcnow
@@ -138,7 +139,8 @@ def notify(
 ) -> list[Notification]:
     """Tell each user about ``request``: a notification and one pending delivery per channel.
 
-    Rows are added (and flushed) in the caller's transaction; the caller commits. Unknown
+    Rows are added in the caller's transaction, written with its next flush (a query, the
+    trace, the commit): several calls then cost one batch of inserts. The caller commits. Unknown
     kinds, missing or unexpected params, a missing request and unknown user ids raise
     ``ValueError``; deactivated users are skipped. The same id given twice is told once.
     """
@@ -148,7 +150,7 @@ def notify(
     ids = list(dict.fromkeys(int(user_id) for user_id in user_ids))
     if not ids:
         return []
-    users = {user.id: user for user in db.session.scalars(select(User).where(User.id.in_(ids)))}
+    users = _users(ids)
     unknown = [str(user_id) for user_id in ids if user_id not in users]
     if unknown:
         raise ValueError(f"notify({kind!r}): no user with id {', '.join(unknown)}")
@@ -170,8 +172,23 @@ def notify(
         ]
         db.session.add(notification)
         made.append(notification)
-    db.session.flush()
     return made
+
+
+def _users(ids: list[int]) -> dict[int, User]:
+    """The people by id: those this session already holds (say, just given a task) without a
+    query, the others in one."""
+    users: dict[int, User] = {}
+    for user_id in ids:
+        user = db.session.identity_map.get(identity_key(User, user_id))
+        if user is not None and not inspect(user).expired:
+            users[user_id] = user
+    missing = [user_id for user_id in ids if user_id not in users]
+    if missing:
+        users.update(
+            (user.id, user) for user in db.session.scalars(select(User).where(User.id.in_(missing)))
+        )
+    return users
 
 
 def checked_params(kind: str, params: dict[str, Any]) -> dict[str, Any]:
@@ -204,12 +221,20 @@ def _iso_utc(value: datetime | str) -> str:
 # -- reading (the bell and the list) -------------------------------------------------------------
 
 
-def unread_count(user_id: int) -> int:
-    return db.session.scalar(
-        select(func.count(Notification.id)).where(
-            Notification.user_id == user_id, Notification.read_at.is_(None)
-        )
+#: The bell counts this many unread at most and shows "99+" beyond: an approver with
+#: thousands unread would otherwise have them all counted on every page they open.
+BELL_LIMIT = 100
+
+
+def unread_count(user_id: int, at_most: int | None = None) -> int:
+    """How many notifications the user has not read; with ``at_most``, counting stops
+    there (the index on (user, read_at) is read for that many entries only)."""
+    unread = select(Notification.id).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None)
     )
+    if at_most is None:
+        return db.session.scalar(select(func.count()).select_from(unread.subquery()))
+    return db.session.scalar(select(func.count()).select_from(unread.limit(at_most).subquery()))
 
 
 def mark_all_read(user_id: int) -> int:

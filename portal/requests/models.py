@@ -32,7 +32,9 @@ class RequestStatus(enum.StrEnum):
 
     @property
     def label(self) -> str:
-        return str(STATUS_LABELS[self])
+        from portal.i18n import translated
+
+        return translated(STATUS_LABELS[self])
 
 
 STATUS_LABELS = {

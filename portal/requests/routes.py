@@ -10,7 +10,7 @@ from flask import abort, current_app, make_response, render_template, request, s
 from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import load_only, selectinload
 
 from portal.extensions import db
 from portal.forms import uploads
@@ -19,8 +19,18 @@ from portal.forms.service import field_types, form_def_of
 from portal.requests import bp
 from portal.requests.access import attachment_or_404, request_or_404, visible_requests
 from portal.requests.models import ChangeRequest, RequestStatus
+from portal.requests.rows import status_labels
 
 PAGE_SIZE = 50
+# What a row of the list shows: the answers and the chain's state (a few KB of JSON each)
+# stay in the database.
+LIST_COLUMNS = (
+    ChangeRequest.number,
+    ChangeRequest.title,
+    ChangeRequest.status,
+    ChangeRequest.organisation_id,
+    ChangeRequest.submitted_at,
+)
 
 
 @bp.get("/")
@@ -31,7 +41,7 @@ def index():
     query, status, mine = _filtered(user)
     page = max(request.args.get("page", 1, type=int), 1)
     rows = db.session.scalars(
-        query.options(selectinload(ChangeRequest.organisation))
+        query.options(selectinload(ChangeRequest.organisation), load_only(*LIST_COLUMNS))
         .order_by(ChangeRequest.submitted_at.desc(), ChangeRequest.id.desc())
         .limit(PAGE_SIZE + 1)
         .offset((page - 1) * PAGE_SIZE)
@@ -46,6 +56,7 @@ def index():
         status=status,
         mine=mine,
         statuses=list(RequestStatus),
+        status_labels=status_labels(),
     )
 
 

@@ -456,6 +456,26 @@ def test_the_bell_counts_unread_and_marking_read_clears_it(app, accounts, people
     assert ">Unread<" not in page and "Nothing unread." in page and "Mark all read" not in page
 
 
+def test_past_99_unread_the_bell_says_99_plus_and_the_list_gives_the_number(
+    app, accounts, people, client
+):
+    """The bell on every page counts no further than it shows; the list gives the number."""
+    with app.app_context():
+        change = db.session.scalar(select(ChangeRequest).where(ChangeRequest.number == NUMBER))
+        db.session.add_all(
+            Notification(user_id=people.ana, request=change, kind="completed", params={})
+            for _ in range(130)
+        )
+        db.session.commit()
+    accounts.login(client, "ana@portal.test")
+    html = bell(client)
+    assert 'aria-label="More than 99 unread notifications"' in html
+    assert '<span class="badge">99+</span>' in html
+    page = client.get("/notifications").get_data(as_text=True)
+    assert "130 unread" in page
+    assert '<span class="badge">99+</span>' in page  # the bell in the page's header
+
+
 def test_with_htmx_marking_read_answers_with_the_bell_or_the_row(app, accounts, people, client):
     first, second = tell(app, [people.ana]) + tell(app, [people.ana], "completed")
     accounts.login(client, "ana@portal.test")
