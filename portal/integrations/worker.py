@@ -44,7 +44,7 @@ from portal.integrations.connector import (
     is_secret_reference,
     resolve_secret,
 )
-from portal.integrations.http import client_for
+from portal.integrations.http import DEFAULT_TIMEOUT, client_for
 from portal.integrations.links import RequestLinks
 from portal.integrations.models import (
     ConnectorSetting,
@@ -100,6 +100,12 @@ def _config(name: str, default: int) -> int:
         return int(current_app.config.get(name) or default)
     except (TypeError, ValueError):
         return default
+
+
+def _timeout() -> httpx.Timeout:
+    """The connectors' HTTP timeout: PORTAL_OUTBOX_TIMEOUT_SECONDS, else the client's own."""
+    seconds = current_app.config.get("OUTBOX_TIMEOUT_SECONDS")
+    return httpx.Timeout(float(seconds)) if seconds else DEFAULT_TIMEOUT
 
 
 def deliver_due(limit: int = 50, worker: str | None = None) -> Report:
@@ -174,7 +180,7 @@ def attempt(delivery_id: int, number: int, token: str, *, worker: str) -> str:
     try:
         connector, delivery_args = _prepare(delivery_id, number)
         db.session.commit()  # hold no transaction while the connector talks to the world
-        with client_for(delivery_args.pop("hosts")) as http:
+        with client_for(delivery_args.pop("hosts"), timeout=_timeout()) as http:
             result = connector.deliver(Delivery(http=http, **delivery_args))
     except PermanentFailure as failure:
         error, permanent = failure.message, True
@@ -205,7 +211,7 @@ def _prepare(delivery_id: int, number: int) -> tuple[Connector, dict[str, Any]]:
     if setting is None:
         raise PermanentFailure("the form's settings for this connector were removed")
     if not setting.enabled:
-        raise PermanentFailure("this connector is switched off for the form; switch it on and retry")
+        raise PermanentFailure("the connector is switched off for this form; switch it on, retry")
     fields = {f.name: f for f in getattr(connector, "settings_fields", ())}
     settings = resolved_settings(setting.settings or {}, fields)
     stored: OutboxEvent = delivery.event
