@@ -71,6 +71,9 @@ def create_app(
     approvals.init_app(app)
     admin.init_app(app)
     designer.init_app(app)
+    from portal import integrations
+
+    integrations.init_app(app)
     health.init_app(app)
     errors.init_app(app)
     register_blueprints(app, pm)

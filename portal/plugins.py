@@ -54,6 +54,8 @@ class Registries:
     jobs: dict[str, Job] = field(default_factory=dict)
     approver_rules: dict[str, ApproverRule] = field(default_factory=dict)
     connectors: dict[str, Connector] = field(default_factory=dict)
+    #: Who registered what: hook name -> registered name -> plug-in (for the admin page).
+    sources: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,7 @@ def collect_registries(
     registries = Registries()
     _collect(
         failures,
+        registries.sources,
         pm,
         "register_field_types",
         "field type",
@@ -144,6 +147,7 @@ def collect_registries(
     )
     _collect(
         failures,
+        registries.sources,
         pm,
         "register_notification_channels",
         "notification channel",
@@ -153,10 +157,12 @@ def collect_registries(
     )
     _collect(
         failures,
+        registries.sources,
         pm, "register_jobs", "scheduled job", "a portal.scheduler.Job", registries.jobs, _job_name
     )
     _collect(
         failures,
+        registries.sources,
         pm,
         "register_approver_rules",
         "approver rule",
@@ -166,6 +172,7 @@ def collect_registries(
     )
     _collect(
         failures,
+        registries.sources,
         pm,
         "register_connectors",
         "connector",
@@ -181,9 +188,9 @@ def register_blueprints(app, pm: pluggy.PluginManager) -> None:  # noqa: ANN001
     pm.hook.register_blueprints(register=app.register_blueprint)
 
 
-def _collect(failures, pm, hook_name: str, kind: str, expected: str, registry: dict, name_of) -> None:  # noqa: ANN001, E501
+def _collect(failures, sources, pm, hook_name: str, kind: str, expected: str, registry: dict, name_of) -> None:  # noqa: ANN001, E501
     """Call one ``register_*`` hook on every plug-in, filling ``registry`` by name."""
-    owners: dict[str, str] = {}
+    owners: dict[str, str] = sources.setdefault(hook_name, {})
     for impl in getattr(pm.hook, hook_name).get_hookimpls():
         source = _plugin_label(pm, impl.plugin)
 
