@@ -39,6 +39,7 @@ def request_panels(change, user):  # noqa: ANN001, ANN201
                 link.url, text
             )
         items.append(Markup("<li>{}</li>").format(text))
-    return Panel(_("In other tools"), Markup('<ul class="external-links">{}</ul>').format(
-        Markup("").join(items)
-    ))
+    return Panel(
+        _("In other tools"),
+        Markup('<ul class="external-links">{}</ul>').format(Markup("").join(items)),
+    )

@@ -49,9 +49,7 @@ def connectors():
     forms = db.session.scalars(
         select(Form).where(Form.archived.is_(False)).order_by(Form.name)
     ).all()
-    settings = {
-        (s.form_name, s.connector): s for s in db.session.scalars(select(ConnectorSetting))
-    }
+    settings = {(s.form_name, s.connector): s for s in db.session.scalars(select(ConnectorSetting))}
     return render_template(
         "integrations/connectors.html",
         forms=forms,
@@ -128,8 +126,11 @@ def connector_setting(form_name: str, connector_name: str):
         actor_id=current_user.id,
         ip_address=request.remote_addr,
         before=before,
-        after={"enabled": checked.enabled, "events": checked.events,
-               "settings": checked.settings},  # fmt: skip
+        after={
+            "enabled": checked.enabled,
+            "events": checked.events,
+            "settings": checked.settings,
+        },  # fmt: skip
         data={"form": form.name, "connector": connector.name},
     )
     db.session.commit()

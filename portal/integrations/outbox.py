@@ -233,8 +233,11 @@ def call_event_committed(pm: Any, item: Event) -> list[dict[str, str]]:
             plugin = pm.get_name(impl.plugin) or repr(impl.plugin)
             log.exception("event_committed of %s failed on event %s", plugin, item.id)
             errors.append(
-                {"plugin": plugin, "error": f"{type(error).__name__}: {error}"[:1000],
-                 "at": utcnow().isoformat()}  # fmt: skip
+                {
+                    "plugin": plugin,
+                    "error": f"{type(error).__name__}: {error}"[:1000],
+                    "at": utcnow().isoformat(),
+                }  # fmt: skip
             )
     return errors
 

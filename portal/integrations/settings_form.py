@@ -19,6 +19,7 @@ def N_(msgid: str) -> str:  # noqa: N802
     """Marks a message for extraction; it is translated where it is shown."""
     return msgid
 
+
 SECRET_MESSAGE = N_(
     "Give the name of an environment variable that holds the secret, as env:VARIABLE_NAME. "
     "Secrets are never stored in the portal."

@@ -89,8 +89,13 @@ class Desk:
         revision = re.search(r'name="revision" value="(\d+)"', page)
         return browser.post(
             f"/requests/{number}/act",
-            data={"csrf_token": token, "step": step, "verb": verb, "comment": comment,
-                  "revision": revision.group(1) if revision else "1"},  # fmt: skip
+            data={
+                "csrf_token": token,
+                "step": step,
+                "verb": verb,
+                "comment": comment,
+                "revision": revision.group(1) if revision else "1",
+            },  # fmt: skip
         )
 
     def request_id(self, number: str) -> int:

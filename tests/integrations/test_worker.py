@@ -85,7 +85,9 @@ def test_a_500_then_a_timeout_then_success_is_retried_and_every_attempt_is_kept(
     with echo_app.app_context():
         attempts = db.session.scalars(select(OutboxAttempt).order_by(OutboxAttempt.number)).all()
         assert [(a.number, a.outcome) for a in attempts] == [
-            (1, "retrying"), (2, "retrying"), (3, "delivered")
+            (1, "retrying"),
+            (2, "retrying"),
+            (3, "delivered"),
         ]
         assert attempts[2].message == "posted request.submitted (attempt 3)"
 
