@@ -8,8 +8,11 @@ from sqlalchemy import func, select
 
 from portal import hookimpl
 from portal.extensions import db
+from portal.integrations.connector import EVENT_NAMES
 from portal.integrations.models import OutboxDelivery, OutboxEvent
 from portal.integrations.worker import deliver_due
+from tests.conftest import csrf_token
+from tests.integrations.conftest import ANSWERS
 
 
 def _events(app):
@@ -114,3 +117,69 @@ def test_event_committed_is_called_after_the_commit_and_a_failing_plugin_breaks_
         assert "the chat server is down" in event.hook_errors[0]["error"]
     page = desk.browsers["ada"].get("/admin/plugins").get_data(as_text=True)
     assert "the chat server is down" in page
+
+
+def test_a_send_back_a_revision_and_a_rejection_make_their_events(desk, httpserver):
+    desk.configure(httpserver.url_for("/hook"), events=list(EVENT_NAMES))
+    number = desk.submit()
+    desk.act("bo", number, "analysis", "done")
+    desk.act("bo", number, "review", "send_back", comment="Which report?")
+    dana = desk.browsers["dana"]
+    token = csrf_token(dana, f"/requests/{number}/revise")
+    revised = dana.post(
+        f"/requests/{number}/revise",
+        data={**ANSWERS, "description": "The monthly finance report, as CSV.", "csrf_token": token},
+    )
+    assert revised.status_code == 302
+    desk.act("bo", number, "review", "reject", comment="Not this quarter")
+    events = _events(desk.app)
+    assert [name for name, _ in events] == [
+        "request.submitted",
+        "step.decided",
+        "step.decided",
+        "request.revised",
+        "step.decided",
+        "request.closed",
+    ]
+    assert (events[2][1]["step"], events[2][1]["decision"]) == ("review", "sent_back")
+    assert events[2][1]["comment"] == "Which report?"
+    assert events[3][1]["answers"]["description"] == "The monthly finance report, as CSV."
+    assert events[3][1]["revision"] == 2
+    assert events[4][1]["decision"] == "rejected"
+    assert events[5][1]["outcome"] == "rejected"
+    assert events[5][1]["status"] == "rejected"
+    with desk.app.app_context():  # every event reached the connector that listens to all
+        assert db.session.scalar(select(func.count(OutboxDelivery.id))) == 6
+
+
+def test_a_submission_costs_the_outbox_two_statements(desk, httpserver):
+    from sqlalchemy import event as sa_event
+
+    desk.configure(httpserver.url_for("/hook"))
+    with desk.app.app_context():
+        engine = db.engine
+    seen = []
+
+    def count(conn, cursor, statement, *args):  # noqa: ANN001
+        if "outbox_" in statement or "connector_settings" in statement:
+            seen.append(statement.split()[0])
+
+    sa_event.listen(engine, "before_cursor_execute", count)
+    try:
+        desk.submit()
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", count)
+    assert seen == ["INSERT", "INSERT"]  # the event, then its deliveries in one INSERT … SELECT
+
+
+def test_the_scheduled_job_delivers_in_process(desk, httpserver, echo_app):
+    from portal.scheduler import Scheduler
+
+    httpserver.expect_request("/hook").respond_with_json({})
+    desk.configure(httpserver.url_for("/hook"))
+    desk.submit()
+    scheduler = Scheduler(echo_app)
+    assert "deliver_outbox" in [job.name for job in scheduler.jobs]
+    scheduler.run_due({}, now=1_000_000.0)
+    with echo_app.app_context():
+        assert db.session.scalar(select(OutboxDelivery.state)) == "delivered"
