@@ -268,3 +268,23 @@ def test_a_delivered_delivery_cannot_be_retried(desk, httpserver, echo_app, stat
     _run(echo_app)
     with echo_app.app_context():
         assert retry(_delivery(echo_app).id) is None
+
+
+def test_the_outbox_command_lists_retries_and_delivers(desk, httpserver, echo_app):
+    desk.configure(httpserver.url_for("/hook"))
+    number = desk.submit()
+    httpserver.expect_oneshot_request("/hook").respond_with_json(
+        {"message": "bad token"}, status=401
+    )
+    runner = echo_app.test_cli_runner()
+    assert "delivered 0, retrying 0, dead 1" in runner.invoke(args=["outbox", "deliver"]).output
+    listed = runner.invoke(args=["outbox", "list", "--state", "dead"]).output
+    assert number in listed and "Echo answered 401: bad token" in listed
+    assert (
+        "1 delivery(ies) will be sent again."
+        in runner.invoke(args=["outbox", "retry", "--all-dead"]).output
+    )
+    httpserver.expect_oneshot_request("/hook").respond_with_json({})
+    assert "delivered 1" in runner.invoke(args=["outbox", "deliver"]).output
+    refused = runner.invoke(args=["outbox", "retry", "1", "999999"])
+    assert refused.exit_code == 1 and "999999" in refused.output
