@@ -59,6 +59,13 @@ class Config:
     # The address people reach the portal at, for links in e-mails.
     BASE_URL = _env("BASE_URL", "http://127.0.0.1:5000")
 
+    # The outbox: attempts before a delivery is dead; how long a worker's claim holds (longer
+    # than any connector call); the connectors' HTTP timeout in seconds (empty: 10 s, 5 s to
+    # connect).
+    OUTBOX_MAX_ATTEMPTS = _env_int("OUTBOX_MAX_ATTEMPTS", 8)
+    OUTBOX_LEASE_SECONDS = _env_int("OUTBOX_LEASE_SECONDS", 300)
+    OUTBOX_TIMEOUT_SECONDS = _env("OUTBOX_TIMEOUT_SECONDS")
+
     # Sign-in: a login session ends after this long without activity, or this long at most.
     SESSION_IDLE_MINUTES = _env_int("SESSION_IDLE_MINUTES", 12 * 60)
     SESSION_MAX_HOURS = _env_int("SESSION_MAX_HOURS", 14 * 24)

@@ -49,10 +49,17 @@ def create_app(
     security.init_app(app)
 
     load_failures: list = []
-    pm = make_plugin_manager(plugins, load_failures)
+    from portal.integrations.plugin_states import disabled_plugins
+
+    disabled = disabled_plugins(app)
+    app.extensions["portal.plugins_disabled"] = disabled
+    pm = make_plugin_manager(plugins, load_failures, disabled)
     app.extensions["portal.plugins"] = pm
     app.extensions["portal.plugin_load_failures"] = load_failures
-    app.extensions["portal.registries"] = collect_registries(pm)
+    app.extensions["portal.registries"] = collect_registries(pm, load_failures)
+    from portal.integrations.outbox import announce_after_commit
+
+    announce_after_commit(extensions.db.session)
 
     from portal import accounts, admin, approvals, designer, errors, health, notifications, requests
     from portal import forms as forms_area
@@ -64,6 +71,9 @@ def create_app(
     approvals.init_app(app)
     admin.init_app(app)
     designer.init_app(app)
+    from portal import integrations
+
+    integrations.init_app(app)
     health.init_app(app)
     errors.init_app(app)
     register_blueprints(app, pm)

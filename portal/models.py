@@ -5,7 +5,14 @@ from portal.approvals.models import Calendar, Delegation, Group, RequestRevision
 from portal.audit.models import TraceEntry, TraceHead
 from portal.designer.models import FormDraft
 from portal.forms.models import Form, FormVersion
-from portal.integrations.models import ConnectorSetting, ExternalLink
+from portal.integrations.models import (
+    ConnectorSetting,
+    ExternalLink,
+    OutboxAttempt,
+    OutboxDelivery,
+    OutboxEvent,
+    PluginState,
+)
 from portal.notifications.models import Notification, NotificationDelivery
 from portal.requests.models import Attachment, ChangeRequest, Draft, RequestCounter, RequestStatus
 
@@ -25,6 +32,10 @@ __all__ = [
     "Notification",
     "NotificationDelivery",
     "Organisation",
+    "OutboxAttempt",
+    "OutboxDelivery",
+    "OutboxEvent",
+    "PluginState",
     "RequestCounter",
     "RequestRevision",
     "RequestStatus",

@@ -36,6 +36,8 @@ DEFAULT_PLUGINS = (
     "portal.default_plugins.email",
     "portal.default_plugins.jobs",
     "portal.default_plugins.approver_rules",
+    "portal.default_plugins.external_links",
+    "portal.default_plugins.outbox",
 )
 
 
@@ -52,6 +54,8 @@ class Registries:
     jobs: dict[str, Job] = field(default_factory=dict)
     approver_rules: dict[str, ApproverRule] = field(default_factory=dict)
     connectors: dict[str, Connector] = field(default_factory=dict)
+    #: Who registered what: hook name -> registered name -> plug-in (for the admin page).
+    sources: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -74,16 +78,26 @@ def folder_plugin_names() -> list[str]:
 
 
 def make_plugin_manager(
-    extra_plugins: tuple[object, ...] = (), failures: list[LoadFailure] | None = None
+    extra_plugins: tuple[object, ...] = (),
+    failures: list[LoadFailure] | None = None,
+    disabled: frozenset[str] | set[str] = frozenset(),
 ) -> pluggy.PluginManager:
     """A fresh manager with the specs, the built-ins, the ``plugins/`` folder, installed
-    plug-ins and ``extra_plugins``; what fails to load is appended to ``failures``."""
+    plug-ins and ``extra_plugins``; what fails to load is appended to ``failures``.
+
+    ``disabled`` names plug-ins an admin switched off: they are blocked, never imported, so
+    none of their hooks is called. Built-in plug-ins cannot be switched off."""
     failures = failures if failures is not None else []
     pm = pluggy.PluginManager("portal")
     pm.add_hookspecs(hookspecs)
+    for name in disabled:
+        if name not in DEFAULT_PLUGINS:
+            pm.set_blocked(name)
     for name in DEFAULT_PLUGINS:
         pm.register(importlib.import_module(name), name=name)
     for name in folder_plugin_names():
+        if pm.is_blocked(name):
+            continue
         try:
             pm.register(importlib.import_module(name), name=name)
         except Exception as error:  # a broken plug-in must not take the portal down
@@ -113,10 +127,17 @@ def _load_entry_points(pm: pluggy.PluginManager, failures: list[LoadFailure]) ->
             failures.append(LoadFailure(entry.name, f"{type(error).__name__}: {error}"))
 
 
-def collect_registries(pm: pluggy.PluginManager) -> Registries:
-    """Ask every plug-in for what it registers; refuse duplicates, naming both sources."""
+def collect_registries(
+    pm: pluggy.PluginManager, failures: list[LoadFailure] | None = None
+) -> Registries:
+    """Ask every plug-in for what it registers; refuse duplicates, naming both sources.
+
+    A plug-in whose ``register_*`` raises is listed in ``failures`` and unregistered, with
+    whatever it had registered; the portal starts without it."""
     registries = Registries()
     _collect(
+        failures,
+        registries.sources,
         pm,
         "register_field_types",
         "field type",
@@ -125,6 +146,8 @@ def collect_registries(pm: pluggy.PluginManager) -> Registries:
         _field_type_name,
     )
     _collect(
+        failures,
+        registries.sources,
         pm,
         "register_notification_channels",
         "notification channel",
@@ -133,9 +156,13 @@ def collect_registries(pm: pluggy.PluginManager) -> Registries:
         _channel_name,
     )
     _collect(
+        failures,
+        registries.sources,
         pm, "register_jobs", "scheduled job", "a portal.scheduler.Job", registries.jobs, _job_name
     )
     _collect(
+        failures,
+        registries.sources,
         pm,
         "register_approver_rules",
         "approver rule",
@@ -144,6 +171,8 @@ def collect_registries(pm: pluggy.PluginManager) -> Registries:
         _rule_name,
     )
     _collect(
+        failures,
+        registries.sources,
         pm,
         "register_connectors",
         "connector",
@@ -159,9 +188,9 @@ def register_blueprints(app, pm: pluggy.PluginManager) -> None:  # noqa: ANN001
     pm.hook.register_blueprints(register=app.register_blueprint)
 
 
-def _collect(pm, hook_name: str, kind: str, expected: str, registry: dict, name_of) -> None:  # noqa: ANN001
+def _collect(failures, sources, pm, hook_name: str, kind: str, expected: str, registry: dict, name_of) -> None:  # noqa: ANN001, E501
     """Call one ``register_*`` hook on every plug-in, filling ``registry`` by name."""
-    owners: dict[str, str] = {}
+    owners: dict[str, str] = sources.setdefault(hook_name, {})
     for impl in getattr(pm.hook, hook_name).get_hookimpls():
         source = _plugin_label(pm, impl.plugin)
 
@@ -178,7 +207,20 @@ def _collect(pm, hook_name: str, kind: str, expected: str, registry: dict, name_
             registry[name] = item
             owners[name] = _source
 
-        impl.function(register=register)
+        if failures is None:
+            impl.function(register=register)
+            continue
+        try:
+            impl.function(register=register)
+        except RegistryError:
+            raise
+        except Exception as error:  # a broken plug-in must not take the portal down
+            log.exception("the plug-in %s failed to register and is left out", source)
+            failures.append(LoadFailure(source, f"{type(error).__name__}: {error}"))
+            for key in [k for k, owner in owners.items() if owner == source]:
+                registry.pop(key, None)
+                owners.pop(key, None)
+            pm.unregister(impl.plugin)
 
 
 def _field_type_name(field_type: object) -> str | None:

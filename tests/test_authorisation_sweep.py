@@ -64,6 +64,9 @@ def world(app, accounts, change_request_form):
             "name": "change-request",
             "field_name": "attachments",
             "filename": "css/portal.css",
+            "form_name": "change-request",
+            "connector_name": "webhook",
+            "delivery_id": 1,
         }
     gus = app.test_client()
     accounts.login(gus, "gus@globex.test")

@@ -32,6 +32,7 @@ from portal.extensions import db
 from portal.forms.definition import N_, localize
 from portal.forms.entry import request_title
 from portal.forms.service import chain_of, form_def_of
+from portal.integrations import outbox
 from portal.notifications.service import notify
 from portal.requests.models import ChangeRequest, RequestStatus
 
@@ -133,6 +134,7 @@ def start(change: ChangeRequest, actor: User) -> Applied | None:
     if chain is None:
         record(event="submitted", request_id=change.id, actor_id=actor.id, ip_address=_ip(),
                after={"status": change.status, "revision": 1})  # fmt: skip
+        outbox.record_engine_events(change, [engine.Event("submitted", actor_id=actor.id)])
         return None
     return _apply(change, chain, outcome, new_request=True)
 
@@ -312,6 +314,7 @@ def _apply(
                 "at": now,
             }
         )
+    outbox.record_engine_events(change, outcome.events, comment)
     record_many(entries)
     return Applied(change, outcome.events)
 

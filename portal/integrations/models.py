@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.database import utcnow
 from portal.extensions import db
@@ -54,3 +54,78 @@ class ExternalLink(db.Model):
     key: Mapped[str] = mapped_column(String(255))
     url: Mapped[str | None] = mapped_column(String(2000))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OutboxEvent(db.Model):
+    """One event (submitted, revised, step decided, closed), written in the transaction of the
+    change that caused it. ``hook_errors`` lists ``event_committed`` implementations that
+    failed on it after the commit, for the admin's Plug-ins page."""
+
+    __tablename__ = "outbox_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40))
+    request_id: Mapped[int] = mapped_column(ForeignKey("change_requests.id"), index=True)
+    occurred_at: Mapped[datetime] = mapped_column(default=utcnow)
+    payload: Mapped[dict[str, Any]]
+    hook_errors: Mapped[list[Any] | None] = mapped_column(JSON)
+
+
+class OutboxDelivery(db.Model):
+    """One event handed to one connector of the event's form.
+
+    ``state``: ``pending`` (not tried yet), ``retrying`` (failed, tried again at
+    ``next_attempt_at``), ``delivered``, ``dead`` (given up; an admin may retry it). A worker
+    claims a due row by setting ``claimed_until`` (its lease) and ``claim_token``; a worker
+    that dies leaves the lease to run out, and another one takes the row again.
+    """
+
+    __tablename__ = "outbox_deliveries"
+    __table_args__ = (
+        Index("ix_outbox_deliveries_state_next_attempt_at", "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("outbox_events.id"), index=True)
+    connector: Mapped[str] = mapped_column(String(64))
+    setting_id: Mapped[int | None] = mapped_column(ForeignKey("connector_settings.id"))
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_until: Mapped[datetime | None]
+    claim_token: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[str | None] = mapped_column(String(500))
+    delivered_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    event: Mapped[OutboxEvent] = relationship()
+
+
+class OutboxAttempt(db.Model):
+    """One try of a delivery: when, by which worker, and what came back (the vendor's error
+    text, or the connector's result line)."""
+
+    __tablename__ = "outbox_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("outbox_deliveries.id"), index=True)
+    number: Mapped[int]
+    worker: Mapped[str] = mapped_column(String(100))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime]
+    outcome: Mapped[str] = mapped_column(String(16))
+    message: Mapped[str | None] = mapped_column(Text)
+
+
+class PluginState(db.Model):
+    """An admin's choice to switch a plug-in off (``enabled`` False); read when the portal
+    starts, so a disabled plug-in's hooks are never called."""
+
+    __tablename__ = "plugin_states"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -199,6 +199,7 @@ def detail(number: str):
 def render_detail(change: ChangeRequest, *, notice=None, error=None, fragment=False):  # noqa: ANN001, ANN201
     """The request page (or, for htmx, its body): everything needed to decide on one screen."""
     from portal.approvals.views import chain_view, revisions, timeline
+    from portal.integrations.panels import panels_for
 
     user = current_user._get_current_object()
     versions = revisions(change)
@@ -217,6 +218,7 @@ def render_detail(change: ChangeRequest, *, notice=None, error=None, fragment=Fa
         revision_count=len(versions),
         notice=notice,
         error=error,
+        panels=panels_for(change, user),
     )
 
 

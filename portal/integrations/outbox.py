@@ -1,0 +1,257 @@
+"""The transactional outbox: each event is written in the transaction of the change that
+caused it, with one delivery row per connector of the request's form that listens to it.
+
+Nothing leaves the portal here. The rows commit with the change or not at all; the delivery
+worker (``portal.integrations.worker``) sends them later, and ``event_committed`` plug-ins
+hear of them once the commit has happened (``announce_after_commit``).
+
+The cost on the path of a submission is one INSERT for the event and one INSERT … SELECT for
+its deliveries (the form's connector settings are read by the database, not by Python).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from flask import current_app
+from sqlalchemy import (
+    and_,
+    cast,
+    event,
+    exists,
+    func,
+    insert,
+    literal,
+    literal_column,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from portal.database import UTCDateTime, utcnow
+from portal.extensions import db
+from portal.integrations.connector import EVENT_NAMES, Event
+from portal.integrations.models import ConnectorSetting, OutboxDelivery, OutboxEvent
+
+log = logging.getLogger(__name__)
+
+#: The trace's words for a person's decision on a step, as the decision in ``step.decided``.
+DECISIONS = {
+    "approved": "approved",
+    "rejected": "rejected",
+    "sent_back": "sent_back",
+    "confirmed": "confirmed",
+    "declined": "declined",
+    "done": "done",
+    "feedback": "feedback",
+}
+#: The engine's words for the end of a request, as the outcome in ``request.closed``.
+CLOSINGS = {
+    "completed": "completed",
+    "closed_rejected": "rejected",
+    "closed_declined": "declined",
+    "withdrawn": "withdrawn",
+}
+PENDING_KEY = "portal.outbox.pending"
+
+
+def events_for(engine_events: Iterable[Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The outbox events (name, extra payload) that a list of engine events makes."""
+    found: list[tuple[str, dict[str, Any]]] = []
+    for item in engine_events:
+        kind = item.kind
+        if kind == "submitted":
+            found.append(("request.submitted", {}))
+        elif kind == "revised":
+            found.append(("request.revised", {}))
+        elif kind in DECISIONS:
+            found.append(
+                (
+                    "step.decided",
+                    {"step": item.step, "decision": DECISIONS[kind], "actor_id": item.actor_id},
+                )
+            )
+        elif kind in CLOSINGS:
+            found.append(("request.closed", {"outcome": CLOSINGS[kind], "step": item.step}))
+    return found
+
+
+def base_payload(change: Any) -> dict[str, Any]:
+    """What every event says about its request (read from the loaded row: no query)."""
+    base_url = str(current_app.config.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+    return {
+        "number": change.number,
+        "title": change.title,
+        "form": change.form_version.form.name,
+        "form_version": change.form_version.number,
+        "status": change.status,
+        "impact": change.impact,
+        "priority": change.priority,
+        "revision": change.revision,
+        "answers": change.answers,
+        "url": f"{base_url}/requests/{quote(change.number, safe='')}",
+    }
+
+
+def record_engine_events(change: Any, engine_events: Iterable[Any], comment: str = "") -> None:
+    """Record the outbox events an action made, in the caller's transaction."""
+    found = events_for(engine_events)
+    if not found:
+        return
+    payload = base_payload(change)
+    for name, extra in found:
+        actor_id = extra.pop("actor_id", None)
+        if name == "step.decided":
+            actor = _user(actor_id)
+            extra.update(
+                actor=actor.name if actor else None,
+                actor_email=actor.email if actor else None,
+                comment=comment or None,
+            )
+        record(name, change.id, {**payload, **extra}, form_name=payload["form"])
+
+
+def record(
+    name: str,
+    request_id: int,
+    payload: dict[str, Any],
+    *,
+    form_name: str,
+    at: datetime | None = None,
+) -> int:
+    """Write one event and its deliveries in the caller's transaction; returns the event id.
+
+    The deliveries are one INSERT … SELECT over the form's enabled connector settings that
+    list ``name`` among their events.
+    """
+    if name not in EVENT_NAMES:
+        raise ValueError(f"unknown outbox event {name!r}; expected one of {EVENT_NAMES}")
+    now = at or utcnow()
+    event_id = db.session.execute(
+        insert(OutboxEvent)
+        .values(name=name, request_id=request_id, occurred_at=now, payload=payload)
+        .returning(OutboxEvent.id)
+    ).scalar_one()
+    S = ConnectorSetting
+    stamp = literal(now, UTCDateTime())
+    chosen = select(
+        literal(event_id),
+        S.connector,
+        S.id,
+        literal("pending"),
+        literal(0),
+        stamp,
+        stamp,
+        stamp,
+    ).where(S.form_name == form_name, S.enabled.is_(True), _listens_to(name))
+    db.session.execute(
+        insert(OutboxDelivery).from_select(
+            [
+                "event_id",
+                "connector",
+                "setting_id",
+                "state",
+                "attempts",
+                "next_attempt_at",
+                "created_at",
+                "updated_at",
+            ],
+            chosen,
+        )
+    )
+    pending = db.session.info.setdefault(PENDING_KEY, [])
+    pending.append(Event(event_id, name, request_id, now, payload))
+    return event_id
+
+
+def _listens_to(name: str):  # noqa: ANN202
+    """A SQL condition: the setting's ``events`` (a JSON list) holds ``name``."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import JSONB
+
+        return func.jsonb_exists(cast(ConnectorSetting.events, JSONB), name)
+    if dialect == "sqlite":
+        each = func.json_each(ConnectorSetting.events).table_valued("value")
+        return exists(select(literal_column("1")).select_from(each).where(each.c.value == name))
+    return ConnectorSetting.events.cast(db.String).contains(f'"{name}"')  # pragma: no cover
+
+
+def _user(user_id: int | None):  # noqa: ANN202
+    if user_id is None:
+        return None
+    from portal.accounts.models import User
+
+    return db.session.get(User, user_id)  # the actor is already loaded: no query
+
+
+# -- after the commit ---------------------------------------------------------------------------
+
+
+def announce_after_commit(session_target: Any) -> None:
+    """Call ``event_committed`` for each event once its transaction has committed, and
+    forget the events of a transaction rolled back. Installed once per process."""
+    if event.contains(session_target, "after_commit", _after_commit):
+        return
+    event.listen(session_target, "after_commit", _after_commit)
+    event.listen(session_target, "after_soft_rollback", _after_soft_rollback)
+
+
+def _after_soft_rollback(session: Session, previous_transaction: Any) -> None:
+    if not previous_transaction.nested:
+        session.info.pop(PENDING_KEY, None)
+
+
+def _after_commit(session: Session) -> None:
+    events = session.info.pop(PENDING_KEY, None)
+    if not events:
+        return
+    try:
+        app = current_app._get_current_object()
+    except RuntimeError:  # pragma: no cover - the portal's sessions live in an app context
+        return
+    pm = app.extensions.get("portal.plugins")
+    if pm is None:
+        return
+    for item in events:
+        errors = call_event_committed(pm, item)
+        if errors:
+            _keep_hook_errors(item.id, errors)
+
+
+def call_event_committed(pm: Any, item: Event) -> list[dict[str, str]]:
+    """Call every ``event_committed`` implementation on its own; return their failures."""
+    errors: list[dict[str, str]] = []
+    for impl in pm.hook.event_committed.get_hookimpls():
+        try:
+            impl.function(event=item)
+        except Exception as error:  # a plug-in never breaks the request it hears about
+            plugin = pm.get_name(impl.plugin) or repr(impl.plugin)
+            log.exception("event_committed of %s failed on event %s", plugin, item.id)
+            errors.append(
+                {
+                    "plugin": plugin,
+                    "error": f"{type(error).__name__}: {error}"[:1000],
+                    "at": utcnow().isoformat(),
+                }  # fmt: skip
+            )
+    return errors
+
+
+def _keep_hook_errors(event_id: int, errors: list[dict[str, str]]) -> None:
+    """Store the failures on the event, in a transaction of their own (the caller's session
+    is between transactions and may not be used)."""
+    try:
+        with Session(db.engine) as session, session.begin():
+            session.execute(
+                update(OutboxEvent)
+                .where(and_(OutboxEvent.id == event_id))
+                .values(hook_errors=errors)
+                .execution_options(synchronize_session=False)
+            )
+    except Exception:  # the failure is in the log already
+        log.exception("could not record the event_committed failures of event %s", event_id)
