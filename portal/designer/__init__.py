@@ -11,5 +11,6 @@ bp = Blueprint("designer", __name__, url_prefix="/admin/forms", template_folder=
 
 def init_app(app: Flask) -> None:
     from portal.designer import routes  # noqa: F401  (routes register themselves)
+    from portal.designer import chain_routes  # noqa: F401
 
     app.register_blueprint(bp)
