@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from portal.approvals.definition import KINDS, KIND_KEYS, REQUESTER_KINDS
+from portal.approvals.definition import KIND_KEYS, KINDS, REQUESTER_KINDS
 from portal.approvals.impact import DIMENSIONS
 
 DEFAULT_ASSIGNEES = {"role": "approver"}

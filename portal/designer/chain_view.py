@@ -220,12 +220,11 @@ class ChainView:
             "priority": gettext("computed priority"),
         }
         for dimension in DIMENSIONS:
-            computed[f"impact_{dimension}"] = gettext("computed %(dimension)s impact",
-                                                      dimension=gettext(dimension))
+            computed[f"impact_{dimension}"] = gettext(
+                "computed %(dimension)s impact", dimension=gettext(dimension)
+            )
         names = [(name, computed[name], levels) for name in COMPUTED_NAMES]
-        names += [
-            (f.name, f.label, f.options) for f in self.fields if f.name not in COMPUTED_NAMES
-        ]
+        names += [(f.name, f.label, f.options) for f in self.fields if f.name not in COMPUTED_NAMES]
         return names
 
     def step_label(self, step) -> str:  # noqa: ANN001
@@ -341,7 +340,9 @@ class ChainView:
 
     @cached_property
     def organisations(self) -> list[Organisation]:
-        return list(db_scalars(select(Organisation).order_by(Organisation.name).limit(SAMPLE_LIMIT)))
+        return list(
+            db_scalars(select(Organisation).order_by(Organisation.name).limit(SAMPLE_LIMIT))
+        )
 
 
 def _place(problem) -> str:  # noqa: ANN001

@@ -96,7 +96,9 @@ def simulate(
         if step.name not in seen:
             seen[step.name] = _first_sight(chain, step, st)
         if st.status == "blocked":
-            state = engine.reassign(chain, state, step.name, None, stand_in, ctx, by_admin_id=0).state
+            state = engine.reassign(
+                chain, state, step.name, None, stand_in, ctx, by_admin_id=0
+            ).state
             stand_in -= 1
             continue
         state = _pass(chain, state, step, ctx)
@@ -106,9 +108,7 @@ def simulate(
         if step.name in seen:
             runs.append(seen[step.name])
         elif st.status == "skipped":
-            runs.append(
-                StepRun(step, chain.stage_of(step.name), "skipped", when=step.when.source)
-            )
+            runs.append(StepRun(step, chain.stage_of(step.name), "skipped", when=step.when.source))
         else:
             runs.append(StepRun(step, chain.stage_of(step.name), "not_reached"))
     return Simulation(
