@@ -175,6 +175,8 @@ def apply_step_form(
     entries = edit.flatten(chain)
     current = entries[index].step
     kind = form.get("kind") or current.get("kind") or "task"
+    if kind != current.get("kind") and kind in KINDS:
+        chain = edit.set_kind(chain, index, kind)
     chain = edit.set_name(chain, index, form.get("name") or "")
     labels = {lang: form.get(f"label_{lang}") or "" for lang in languages}
     old_label = current.get("label")
@@ -182,7 +184,7 @@ def apply_step_form(
         labels = {**{k: v for k, v in old_label.items() if k not in labels}, **labels}
     chain = edit.set_labels(chain, index, labels)
     chain = edit.set_parallel(chain, index, bool(form.get("with_previous")))
-    if form.get("pickers"):  # a requester's step shows no pickers: nothing to read then
+    if form.get("pickers") and kind not in edit.REQUESTER_KINDS:  # a requester's has none
         chain = edit.set_assignees(chain, index, rules_from_form(form, plugin_rules))
     mode = form.get("decide") if form.get("decide") in DECIDE_MODES else "any"
     chain = edit.set_decision(
@@ -205,8 +207,6 @@ def apply_step_form(
         ),
         escalation_rule(form.get("escalate") or "", form.get("escalate_user") or ""),
     )
-    if kind != current.get("kind") and kind in KINDS:
-        chain = edit.set_kind(chain, index, kind)
     return chain
 
 
