@@ -58,6 +58,7 @@ def world(app, accounts, change_request_form):
         db.session.commit()
         values = {
             "draft_id": draft.id,
+            "index": 0,
             "number": change.number,
             "attachment_id": attachment.id,
             "notification_id": notification.id if notification else 1,
