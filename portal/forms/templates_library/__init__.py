@@ -20,9 +20,7 @@ from importlib.resources import files
 from types import MappingProxyType
 from typing import Any
 
-import yaml
-
-from portal.forms.definition import localize, parse_definition_text
+from portal.forms.definition import DefinitionError, localize, parse_definition_text
 
 INDEX_FILE = "index.yaml"
 LANGUAGES = ("en", "zh_Hans", "de", "fr", "es", "ja", "ar")
@@ -99,17 +97,25 @@ def _read_text(file: str) -> str:
     return files(__package__).joinpath(file).read_text(encoding="utf-8")
 
 
-def _read_definition(file: str) -> dict[str, Any]:
-    data = parse_definition_text(_read_text(file), file)
+def _read_mapping(file: str) -> dict[str, Any]:
+    """A YAML file of this folder as a dict; a key written twice is an error, as in a form."""
+    try:
+        data = parse_definition_text(_read_text(file), file)
+    except DefinitionError as error:
+        raise TemplateLibraryError(f"{file}: {'; '.join(map(str, error.problems))}") from None
     if not isinstance(data, dict):
-        raise TemplateLibraryError(f"{file}: a template must be a mapping of keys")
+        raise TemplateLibraryError(f"{file}: must be a mapping of keys")
     return data
+
+
+def _read_definition(file: str) -> dict[str, Any]:
+    return _read_mapping(file)
 
 
 @functools.cache
 def _cards() -> tuple[TemplateCard, ...]:
     """The cards, read once: the files ship with the code and do not change while it runs."""
-    index = yaml.safe_load(_read_text(INDEX_FILE)) or {}
+    index = _read_mapping(INDEX_FILE)
     categories = index.get("categories") or {}
     entries = index.get("templates") or []
     if not isinstance(categories, dict) or not isinstance(entries, list):
