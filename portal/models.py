@@ -5,7 +5,7 @@ from portal.approvals.models import Calendar, Delegation, Group, RequestRevision
 from portal.audit.models import TraceEntry, TraceHead
 from portal.designer.models import FormDraft
 from portal.forms.models import Form, FormVersion
-from portal.integrations.models import ConnectorSetting, ExternalLink
+from portal.integrations.models import ConnectorSetting, ExternalLink, InboundReceipt
 from portal.notifications.models import Notification, NotificationDelivery
 from portal.requests.models import Attachment, ChangeRequest, Draft, RequestCounter, RequestStatus
 
@@ -21,6 +21,7 @@ __all__ = [
     "FormDraft",
     "FormVersion",
     "Group",
+    "InboundReceipt",
     "LoginAttempt",
     "Notification",
     "NotificationDelivery",
