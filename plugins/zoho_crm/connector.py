@@ -170,9 +170,14 @@ class _Api:
             headers = {"Authorization": f"Zoho-oauthtoken {self.token}"}
             response = send(self.http, method, self.base + path, "Zoho CRM", check=False,
                             headers=headers, **kwargs)  # fmt: skip
-            if response.status_code == 401 and attempt == 1 and _code(response) in (
-                "INVALID_TOKEN",
-                "AUTHENTICATION_FAILURE",
+            if (
+                response.status_code == 401
+                and attempt == 1
+                and _code(response)
+                in (
+                    "INVALID_TOKEN",
+                    "AUTHENTICATION_FAILURE",
+                )
             ):
                 self.token = tokens.access_token(self.http, *self.credentials, renew=True)
                 continue

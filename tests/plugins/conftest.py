@@ -35,6 +35,25 @@ def submitted(app, team):
     return number
 
 
+@pytest.fixture
+def waiting_on_implementation(app, team, submitted):
+    """The request approved, confirmed and planned: it waits on its implementation."""
+    assert team.act("chen", submitted, "review", "approve").status_code == 200
+    assert team.act("dana", submitted, "confirmation", "confirm").status_code == 200
+    assert team.act("bo", submitted, "plan_adjustment", "done").status_code == 200
+    assert team.status(submitted) == "in_progress"
+    return submitted
+
+
+def receipts(app) -> list[tuple[bool, str]]:
+    """(verified, outcome) of every inbound call, oldest first."""
+    from portal.integrations.models import InboundReceipt
+
+    with app.app_context():
+        rows = db.session.scalars(select(InboundReceipt).order_by(InboundReceipt.id))
+        return [(r.verified, r.outcome) for r in rows]
+
+
 def change_of(number: str) -> ChangeRequest:
     return db.session.scalar(select(ChangeRequest).where(ChangeRequest.number == number))
 

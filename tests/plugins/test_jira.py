@@ -12,18 +12,15 @@ import re
 import time
 
 import pytest
-from sqlalchemy import select
 from werkzeug import Response
 
 from plugins.jira.connector import connector, example_settings
 from portal.audit.trace import entries_for
-from portal.extensions import db
 from portal.integrations.connector import PermanentFailure, RetryLater
 from portal.integrations.http import RefusedDestination
 from portal.integrations.links import RequestLinks
-from portal.integrations.models import InboundReceipt
 from portal.integrations.setup import save_setting
-from tests.plugins.conftest import change_of, delivery, down_url, event_for, host
+from tests.plugins.conftest import change_of, delivery, down_url, event_for, host, receipts
 
 TOKEN = "jira-api-token-123"
 BASIC = "Basic " + base64.b64encode(f"bot@example.com:{TOKEN}".encode()).decode()
@@ -74,13 +71,18 @@ class FakeJira:
                             content_type="application/json")  # fmt: skip
         step = self.plan.pop(0) if self.plan else "ok"
         if step == 429:
-            return Response('{"errorMessages":["Rate limit exceeded."]}', 429,
-                            {"Retry-After": "30"}, content_type="application/json")
+            return Response(
+                '{"errorMessages":["Rate limit exceeded."]}',
+                429,
+                {"Retry-After": "30"},
+                content_type="application/json",
+            )
         key = f"{fields['project']['key']}-{len(self.issues) + 1}"
         if step == 500:  # made, then failed to answer
             self.issues[key] = fields
-            return Response('{"errorMessages":["Internal server error"]}', 500,
-                            content_type="application/json")
+            return Response(
+                '{"errorMessages":["Internal server error"]}', 500, content_type="application/json"
+            )
         self.issues[key] = fields
         if step == "slow":  # made, but the answer comes after the client gave up
             time.sleep(1.5)
@@ -94,8 +96,9 @@ class FakeJira:
             return self.unauthorised()
         found = re.fullmatch(r'labels = "([^"]+)"', request.args.get("jql", ""))
         if not found:
-            return Response('{"errorMessages":["Error in the JQL Query"]}', 400,
-                            content_type="application/json")
+            return Response(
+                '{"errorMessages":["Error in the JQL Query"]}', 400, content_type="application/json"
+            )
         issues = [{"id": "1", "key": key} for key, f in self.issues.items()
                   if found.group(1) in f.get("labels", [])]  # fmt: skip
         body = {"issues": issues[: int(request.args.get("maxResults", 50))]}
@@ -252,23 +255,15 @@ def done_event(key: str = "OPS-1", category: str = "done") -> bytes:
 
 
 @pytest.fixture
-def in_implementation(app, team, submitted):
+def in_implementation(app, waiting_on_implementation):
     """The request waits on its implementation; its Jira issue is OPS-1."""
-    assert team.act("chen", submitted, "review", "approve").status_code == 200
-    assert team.act("dana", submitted, "confirmation", "confirm").status_code == 200
-    assert team.act("bo", submitted, "plan_adjustment", "done").status_code == 200
-    assert team.status(submitted) == "in_progress"
+    number = waiting_on_implementation
     with app.app_context():
-        RequestLinks(change_of(submitted).id, "jira").remember("issue", "OPS-1")
-        setting = save_setting("jira", "change-request", example_settings("https://j.test"),
-                               ["step.decided"])  # fmt: skip
-        return submitted, setting.id
-
-
-def receipts(app):
-    with app.app_context():
-        return [(r.verified, r.outcome) for r in db.session.scalars(
-            select(InboundReceipt).order_by(InboundReceipt.id))]  # fmt: skip
+        RequestLinks(change_of(number).id, "jira").remember("issue", "OPS-1")
+        setting = save_setting(
+            "jira", "change-request", example_settings("https://j.test"), ["step.decided"]
+        )
+        return number, setting.id
 
 
 def test_a_done_issue_marks_the_implementation_done(app, client, team, in_implementation):
@@ -281,7 +276,8 @@ def test_a_done_issue_marks_the_implementation_done(app, client, team, in_implem
         done = [e for e in entries_for(change_of(number).id) if e.event == "done"][-1]
         assert done.step == "implementation"
         assert done.data["comment"] == (
-            "Marked done by Jira on behalf of Bo: OPS-1 is done (changed by Jane Jira).")
+            "Marked done by Jira on behalf of Bo: OPS-1 is done (changed by Jane Jira)."
+        )
         assert done.data["data"]["via"] == "jira"
     page = team.browsers["dana"].get(f"/requests/{number}").get_data(as_text=True)
     assert "Marked done by Jira on behalf of Bo" in page
