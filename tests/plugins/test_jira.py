@@ -16,9 +16,11 @@ from werkzeug import Response
 
 from plugins.jira.connector import connector, example_settings
 from portal.audit.trace import entries_for
+from portal.extensions import db
 from portal.integrations.connector import PermanentFailure, RetryLater
 from portal.integrations.http import RefusedDestination
 from portal.integrations.links import RequestLinks
+from portal.integrations.models import InboundReceipt
 from portal.integrations.setup import save_setting
 from tests.plugins.conftest import change_of, delivery, down_url, event_for, host, receipts
 
@@ -321,4 +323,18 @@ def test_an_issue_not_yet_done_changes_nothing(app, client, team, in_implementat
     body = done_event(category="indeterminate")
     response = client.post(f"/hooks/jira/{setting_id}", data=body, headers=signed(body))
     assert response.status_code == 200 and response.json["status"] == "ignored"
+    assert team.status(number) == "in_progress"
+
+
+def test_a_call_already_claimed_elsewhere_is_a_duplicate(app, client, team, in_implementation):
+    """Two workers receive the same delivery at once: the second finds the first's claim."""
+    number, setting_id = in_implementation
+    with app.app_context():
+        db.session.add(InboundReceipt(connector="jira", setting_id=setting_id, delivery_id="wh-1",
+                       body_hash="0" * 64, verified=True, outcome="processing",
+                       dedup_key=f"{setting_id}:id:wh-1"))  # fmt: skip
+        db.session.commit()
+    body = done_event()
+    response = client.post(f"/hooks/jira/{setting_id}", data=body, headers=signed(body))
+    assert response.json["status"] == "duplicate"
     assert team.status(number) == "in_progress"
