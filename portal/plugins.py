@@ -36,6 +36,7 @@ DEFAULT_PLUGINS = (
     "portal.default_plugins.email",
     "portal.default_plugins.jobs",
     "portal.default_plugins.approver_rules",
+    "portal.integrations.inbound_jobs",
 )
 
 
