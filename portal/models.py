@@ -8,6 +8,7 @@ from portal.forms.models import Form, FormVersion
 from portal.integrations.models import (
     ConnectorSetting,
     ExternalLink,
+    InboundReceipt,
     OutboxAttempt,
     OutboxDelivery,
     OutboxEvent,
@@ -28,6 +29,7 @@ __all__ = [
     "FormDraft",
     "FormVersion",
     "Group",
+    "InboundReceipt",
     "LoginAttempt",
     "Notification",
     "NotificationDelivery",

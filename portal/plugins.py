@@ -38,6 +38,7 @@ DEFAULT_PLUGINS = (
     "portal.default_plugins.approver_rules",
     "portal.default_plugins.external_links",
     "portal.default_plugins.outbox",
+    "portal.integrations.inbound_jobs",
 )
 
 

@@ -107,6 +107,9 @@ class Connector(Protocol):
         """Problems with an admin's settings, by setting name (empty when all is well)."""
         ...
 
+    # Optional: ``allowed_hosts(settings) -> list[str]``, the hosts Delivery.http may call when
+    # they are not simply those of the ``url`` settings (Zoho's follow its data centre).
+
     def deliver(self, delivery: Delivery) -> str | None:
         """Hand the event over; return a short line for the outbox page (``created PROJ-12``).
 

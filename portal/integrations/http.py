@@ -75,3 +75,21 @@ def client_for(
         headers={"User-Agent": "change-portal"},
         trust_env=False,
     )
+
+
+def send(
+    http: httpx.Client, method: str, url: str, vendor: str, *, check: bool = True, **kwargs
+) -> httpx.Response:
+    """One call to a vendor: a timeout or a connection that fails is a passing failure
+    (``RetryLater``); with ``check`` an error answer becomes ``raise_for_vendor``'s failure."""
+    from portal.integrations.connector import RetryLater, raise_for_vendor
+
+    try:
+        response = http.request(method, url, **kwargs)
+    except httpx.TimeoutException as error:
+        raise RetryLater(f"{vendor} did not answer in time ({type(error).__name__})") from None
+    except httpx.TransportError as error:
+        raise RetryLater(f"{vendor} could not be reached: {error}") from None
+    if check:
+        raise_for_vendor(response, vendor)
+    return response

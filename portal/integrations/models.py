@@ -129,3 +129,30 @@ class PluginState(db.Model):
     enabled: Mapped[bool] = mapped_column(default=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+class InboundReceipt(db.Model):
+    """Every call a vendor made to an inbound webhook, signed or not: who sent it (connector
+    and form setting), the vendor's delivery id and the body's SHA-256, whether its signature
+    held and what came of it. A verified receipt claims its ``dedup_key`` (one per setting:
+    the delivery id, else the body hash), so a replayed call is processed once."""
+
+    __tablename__ = "inbound_receipts"
+    __table_args__ = (
+        UniqueConstraint("connector", "dedup_key", name="uq_inbound_receipts_connector_dedup"),
+        Index("ix_inbound_receipts_received_at", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connector: Mapped[str] = mapped_column(String(64))
+    setting_id: Mapped[int | None] = mapped_column(
+        ForeignKey("connector_settings.id", ondelete="SET NULL")
+    )
+    delivery_id: Mapped[str | None] = mapped_column(String(255))
+    body_hash: Mapped[str] = mapped_column(String(64))
+    #: Set on verified receipts only: the key a replay would claim again.
+    dedup_key: Mapped[str | None] = mapped_column(String(400))
+    verified: Mapped[bool] = mapped_column(default=False)
+    #: ``rejected`` (bad or missing signature), ``unknown_setting``, ``duplicate``,
+    #: ``processing``, ``processed``, ``ignored`` or ``failed``.
+    outcome: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str | None] = mapped_column(String(1000))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -218,8 +218,11 @@ def _prepare(delivery_id: int, number: int) -> tuple[Connector, dict[str, Any]]:
     event = Event(
         stored.id, stored.name, stored.request_id, stored.occurred_at, dict(stored.payload)
     )
+    own_hosts = getattr(connector, "allowed_hosts", None)  # e.g. Zoho's data-centre hosts
     return connector, {
-        "hosts": hosts_of(setting.settings or {}, fields),
+        "hosts": list(own_hosts(setting.settings or {}))
+        if callable(own_hosts)
+        else hosts_of(setting.settings or {}, fields),
         "event": event,
         "settings": settings,
         "links": RequestLinks(stored.request_id, connector.name),
