@@ -96,7 +96,13 @@ class Delivery:
 
 
 class Connector(Protocol):
-    """A connector plug-in: ``name`` is its registry key (``jira``), ``label`` its title."""
+    """A connector plug-in: ``name`` is its registry key (``jira``), ``label`` its title.
+
+    ``delivery.http`` reaches only the hosts of the settings' ``url`` fields. A connector
+    whose API lives elsewhere (a fixed vendor host such as ``api.trello.com``, or hosts
+    derived from a data-centre choice) may also define ``allowed_hosts(settings) ->
+    Iterable[str]``, called with the resolved settings before each delivery.
+    """
 
     name: str
     label: str

@@ -218,8 +218,12 @@ def _prepare(delivery_id: int, number: int) -> tuple[Connector, dict[str, Any]]:
     event = Event(
         stored.id, stored.name, stored.request_id, stored.occurred_at, dict(stored.payload)
     )
+    hosts = hosts_of(setting.settings or {}, fields)
+    extra = getattr(connector, "allowed_hosts", None)
+    if callable(extra):
+        hosts += [str(host) for host in extra(settings) or ()]
     return connector, {
-        "hosts": hosts_of(setting.settings or {}, fields),
+        "hosts": hosts,
         "event": event,
         "settings": settings,
         "links": RequestLinks(stored.request_id, connector.name),
