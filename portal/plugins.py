@@ -105,6 +105,8 @@ def make_plugin_manager(
             failures.append(LoadFailure(name, f"{type(error).__name__}: {error}"))
     _load_entry_points(pm, failures)
     for plugin in extra_plugins:
+        if _plugin_label(pm, plugin) in disabled:
+            continue
         pm.register(plugin)
     return pm
 

@@ -172,3 +172,13 @@ def test_a_broken_panel_leaves_the_page_working_and_plain_text_is_escaped(desk):
     assert answer.status_code == 200
     assert "&lt;script&gt;x()&lt;/script&gt;" in page and "<script>x()" not in page
     assert "&lt;b&gt;Notes&lt;/b&gt;" in page
+
+
+def test_a_plugin_added_by_the_application_can_be_switched_off_too(app, desk):
+    from portal.integrations.plugin_states import set_enabled
+
+    with desk.app.app_context():
+        set_enabled("tests.integrations.echo.EchoPlugin", False, None)
+        db.session.commit()
+    restarted = _app(app)
+    assert "echo" not in restarted.extensions["portal.registries"].connectors
