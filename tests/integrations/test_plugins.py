@@ -54,6 +54,12 @@ def _app(app, *extra):
 
 class RaisesOnRegistration:
     @hookimpl
+    def register_field_types(self, register):  # noqa: ANN001
+        from tests.test_hooks import TicketRefType
+
+        register(TicketRefType())
+
+    @hookimpl
     def register_connectors(self, register):  # noqa: ANN001
         raise RuntimeError("missing licence file")
 
@@ -71,6 +77,7 @@ def test_a_plugin_that_fails_on_import_or_registration_is_listed_and_the_portal_
     assert failures["plugins.zz_broken"] == "ImportError: needs the jira package"
     assert any("missing licence file" in error for error in failures.values())
     assert "echo" in broken.extensions["portal.registries"].connectors
+    assert "ticket_ref" not in broken.extensions["portal.registries"].field_types
 
     from tests.conftest import PASSWORD
 
