@@ -106,6 +106,8 @@ def make_plugin_manager(
             failures.append(LoadFailure(name, f"{type(error).__name__}: {error}"))
     _load_entry_points(pm, failures)
     for plugin in extra_plugins:
+        if _plugin_label(pm, plugin) in disabled:
+            continue
         pm.register(plugin)
     return pm
 
@@ -181,7 +183,29 @@ def collect_registries(
         registries.connectors,
         _connector_name,
     )
+    _drop_failed(registries, failures)
     return registries
+
+
+REGISTRY_OF_HOOK = {
+    "register_field_types": "field_types",
+    "register_notification_channels": "notification_channels",
+    "register_jobs": "jobs",
+    "register_approver_rules": "approver_rules",
+    "register_connectors": "connectors",
+}
+
+
+def _drop_failed(registries: Registries, failures: list[LoadFailure] | None) -> None:
+    """A plug-in that failed in one ``register_*`` hook is left out of every registry, not
+    only of the one it failed in."""
+    failed = {failure.plugin for failure in failures or ()}
+    for hook, owners in registries.sources.items():
+        registry = getattr(registries, REGISTRY_OF_HOOK[hook])
+        for name, owner in list(owners.items()):
+            if owner in failed:
+                registry.pop(name, None)
+                owners.pop(name)
 
 
 def register_blueprints(app, pm: pluggy.PluginManager) -> None:  # noqa: ANN001

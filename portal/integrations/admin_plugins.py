@@ -34,11 +34,15 @@ class PluginRow:
 
 
 def _origin(name: str) -> str:
+    from importlib.metadata import entry_points
+
     if name in DEFAULT_PLUGINS:
         return _("built in")
     if name.startswith("plugins."):
         return _("plugins/ folder")
-    return _("installed package")
+    if name in {entry.name for entry in entry_points(group="portal.plugins")}:
+        return _("installed package")
+    return _("added when the portal was built")
 
 
 def plugin_rows() -> list[PluginRow]:

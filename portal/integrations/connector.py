@@ -96,7 +96,13 @@ class Delivery:
 
 
 class Connector(Protocol):
-    """A connector plug-in: ``name`` is its registry key (``jira``), ``label`` its title."""
+    """A connector plug-in: ``name`` is its registry key (``jira``), ``label`` its title.
+
+    ``delivery.http`` reaches only the hosts of the settings' ``url`` fields. A connector
+    whose API lives elsewhere (a fixed vendor host such as ``api.trello.com``, or hosts
+    derived from a data-centre choice) may also define ``allowed_hosts(settings) ->
+    Iterable[str]``, called with the resolved settings before each delivery.
+    """
 
     name: str
     label: str
@@ -106,9 +112,6 @@ class Connector(Protocol):
     def check_settings(self, settings: Mapping[str, Any]) -> dict[str, str]:
         """Problems with an admin's settings, by setting name (empty when all is well)."""
         ...
-
-    # Optional: ``allowed_hosts(settings) -> list[str]``, the hosts Delivery.http may call when
-    # they are not simply those of the ``url`` settings (Zoho's follow its data centre).
 
     def deliver(self, delivery: Delivery) -> str | None:
         """Hand the event over; return a short line for the outbox page (``created PROJ-12``).

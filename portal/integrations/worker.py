@@ -218,11 +218,12 @@ def _prepare(delivery_id: int, number: int) -> tuple[Connector, dict[str, Any]]:
     event = Event(
         stored.id, stored.name, stored.request_id, stored.occurred_at, dict(stored.payload)
     )
-    own_hosts = getattr(connector, "allowed_hosts", None)  # e.g. Zoho's data-centre hosts
+    hosts = hosts_of(setting.settings or {}, fields)
+    extra = getattr(connector, "allowed_hosts", None)
+    if callable(extra):
+        hosts += [str(host) for host in extra(settings) or ()]
     return connector, {
-        "hosts": list(own_hosts(setting.settings or {}))
-        if callable(own_hosts)
-        else hosts_of(setting.settings or {}, fields),
+        "hosts": hosts,
         "event": event,
         "settings": settings,
         "links": RequestLinks(stored.request_id, connector.name),

@@ -54,6 +54,12 @@ def _app(app, *extra):
 
 class RaisesOnRegistration:
     @hookimpl
+    def register_field_types(self, register):  # noqa: ANN001
+        from tests.test_hooks import TicketRefType
+
+        register(TicketRefType())
+
+    @hookimpl
     def register_connectors(self, register):  # noqa: ANN001
         raise RuntimeError("missing licence file")
 
@@ -71,6 +77,7 @@ def test_a_plugin_that_fails_on_import_or_registration_is_listed_and_the_portal_
     assert failures["plugins.zz_broken"] == "ImportError: needs the jira package"
     assert any("missing licence file" in error for error in failures.values())
     assert "echo" in broken.extensions["portal.registries"].connectors
+    assert "ticket_ref" not in broken.extensions["portal.registries"].field_types
 
     from tests.conftest import PASSWORD
 
@@ -172,3 +179,13 @@ def test_a_broken_panel_leaves_the_page_working_and_plain_text_is_escaped(desk):
     assert answer.status_code == 200
     assert "&lt;script&gt;x()&lt;/script&gt;" in page and "<script>x()" not in page
     assert "&lt;b&gt;Notes&lt;/b&gt;" in page
+
+
+def test_a_plugin_added_by_the_application_can_be_switched_off_too(app, desk):
+    from portal.integrations.plugin_states import set_enabled
+
+    with desk.app.app_context():
+        set_enabled("tests.integrations.echo.EchoPlugin", False, None)
+        db.session.commit()
+    restarted = _app(app)
+    assert "echo" not in restarted.extensions["portal.registries"].connectors

@@ -288,3 +288,58 @@ def test_the_outbox_command_lists_retries_and_delivers(desk, httpserver, echo_ap
     assert "delivered 1" in runner.invoke(args=["outbox", "deliver"]).output
     refused = runner.invoke(args=["outbox", "retry", "1", "999999"])
     assert refused.exit_code == 1 and "999999" in refused.output
+
+
+class FixedHostConnector:
+    """A vendor API at a fixed address, not in any setting (as Trello's is)."""
+
+    name = "fixed"
+    label = "Fixed"
+    settings_fields = ()
+    default_events = ("request.submitted",)
+    address = ""
+    declare = True
+
+    def check_settings(self, settings):  # noqa: ANN001, ANN201
+        return {}
+
+    def allowed_hosts(self, settings):  # noqa: ANN001, ANN201
+        return [self.address.split("/")[2]] if self.declare else []
+
+    def deliver(self, delivery):  # noqa: ANN001, ANN201
+        delivery.http.post(self.address, json={"n": delivery.event.payload["number"]})
+        return "sent"
+
+
+def test_a_connector_reaches_hosts_it_declares_and_no_other(app, desk, httpserver):
+    from config import TestConfig
+    from portal import create_app, hookimpl
+    from portal.integrations.models import ConnectorSetting
+
+    fixed = FixedHostConnector()
+    fixed.address = httpserver.url_for("/api")
+
+    class Plugin:
+        @hookimpl
+        def register_connectors(self, register):  # noqa: ANN001
+            register(fixed)
+
+    class Config(TestConfig):
+        SQLALCHEMY_DATABASE_URI = app.config["SQLALCHEMY_DATABASE_URI"]
+
+    portal = create_app(Config, instance_path=app.instance_path, plugins=(Plugin(),))
+    httpserver.expect_request("/api").respond_with_json({})
+    with portal.app_context():
+        db.session.add(ConnectorSetting(connector="fixed", form_name="change-request",
+                                        enabled=True, events=["request.submitted"],
+                                        settings={}))  # fmt: skip
+        db.session.commit()
+    desk.submit()
+    assert _run(portal).delivered == 1
+    fixed.declare = False
+    desk.submit()
+    assert _run(portal).dead == 1
+    with portal.app_context():
+        dead = db.session.scalar(select(OutboxDelivery).where(OutboxDelivery.state == "dead"))
+        assert "is not a configured host for this connector" in dead.last_error
+    assert len(httpserver.log) == 1
