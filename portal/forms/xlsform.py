@@ -43,6 +43,7 @@ from pathlib import PurePath
 from typing import Any
 
 import openpyxl
+from openpyxl.utils.datetime import from_excel
 
 from portal.forms.definition import (
     FIELD_NAME,
@@ -146,7 +147,7 @@ def _text(value: Any) -> str:
         return value.isoformat(timespec="minutes" if not value.second else "seconds")
     if isinstance(value, datetime.date | datetime.time):
         return value.isoformat()
-    return str(value).replace("\u00a0", " ").strip()
+    return str(value).strip()
 
 
 class _Row:
@@ -1061,6 +1062,9 @@ class _Reader:
         elif kind in _NUMBER_TYPES:
             result = _number(value)
         elif kind in ("date", "datetime"):
+            if isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+                value = from_excel(value)  # a date cell without a date format: Excel's serial
+                text = value.date().isoformat() if kind == "date" else _text(value)
             result = text if _iso(text, kind) is not None else None
         elif kind in ("select", "radio"):
             result = text if text in _option_values(made) else None
