@@ -77,9 +77,10 @@ MAX_ROWS = 5000
 class XLSFormError(ValueError):
     """A file that cannot be read as an XLSForm at all (translatable message)."""
 
-    def __init__(self, msgid: str, params: dict | None = None):
+    def __init__(self, msgid: str, params: dict | None = None, unmapped: list | None = None):
         self.msgid = msgid
         self.params = params or {}
+        self.unmapped = unmapped or []  # what was not mapped, when the file could be read
         super().__init__(msgid % self.params)
 
     def message(self, gettext=lambda s: s) -> str:  # noqa: ANN001
@@ -1213,13 +1214,18 @@ def read_xlsform(
         definition = reader.read(workbook)
     finally:
         workbook.close()
-    if field_rules is not None:
-        _settle(definition, reader, field_rules)
     order = {"settings": 0, "survey": 1, "choices": 2}
-    unmapped = sorted(
-        reader.unmapped, key=lambda item: (order.get(item.sheet.lower(), 3), item.row)
-    )
-    return definition, unmapped
+
+    def listed() -> list[Unmapped]:
+        return sorted(reader.unmapped, key=lambda i: (order.get(i.sheet.lower(), 3), i.row))
+
+    if field_rules is not None and definition["fields"]:
+        _settle(definition, reader, field_rules)
+    if not definition["fields"]:
+        raise XLSFormError(
+            N_("no question in this spreadsheet could be taken over"), unmapped=listed()
+        )
+    return definition, listed()
 
 
 _PATH = re.compile(r"fields\[(\d+)\](?:\.([a-z_]+))?(?:\.([A-Za-z_]+))?")
