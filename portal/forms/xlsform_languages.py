@@ -13,7 +13,6 @@ import functools
 import re
 
 from babel import Locale, UnknownLocaleError
-from babel.localedata import locale_identifiers
 
 from portal.forms.definition import LANGUAGE
 
@@ -33,7 +32,8 @@ def language_code(text: str) -> str | None:
         code = _normalise(text)
         if code:
             return code
-    return _by_name().get(text.casefold())
+    wanted = text.casefold()
+    return _english_names().get(wanted) or _own_names().get(wanted)
 
 
 def _normalise(tag: str) -> str | None:
@@ -55,27 +55,39 @@ def _normalise(tag: str) -> str | None:
     return code if LANGUAGE.fullmatch(code) else None
 
 
+# Languages whose own name (français, 中文, العربية) is looked up too; English names of
+# every language come from one table, own names need one locale file each.
+_NATIVE = (
+    "am ar bn de el en es fa fr ha he hi id it ja km ko ln mg ms my ne nl pl ps pt ro ru "
+    "rw so sv sw th ti tl tr uk ur vi wo yo zh zh_Hans zh_Hant"
+).split()
+
+
 @functools.cache
-def _by_name() -> dict[str, str]:
-    """Language names in English and in the language itself -> portal code."""
+def _english_names() -> dict[str, str]:
+    """Every language's English name -> portal code (one table, read once)."""
     names: dict[str, str] = {}
-    for identifier in sorted(locale_identifiers()):
-        if "_" in identifier and not identifier.startswith("zh_"):
-            continue
+    for identifier, name in Locale("en").languages.items():
+        code = _normalise(identifier)
+        if code and ("_" not in identifier or identifier.startswith("zh_")):
+            names.setdefault(name.casefold(), code)
+    names.update({"chinese": "zh_Hans"})
+    return names
+
+
+@functools.cache
+def _own_names() -> dict[str, str]:
+    """Common languages' names in the language itself (français, 中文) -> portal code;
+    each needs its own locale file, so this is read only when an English name missed."""
+    names: dict[str, str] = {"中文": "zh_Hans", "简体中文": "zh_Hans", "繁體中文": "zh_Hant"}
+    for identifier in _NATIVE:
         try:
             locale = Locale.parse(identifier)
         except (ValueError, UnknownLocaleError):
             continue
-        code = _normalise(identifier)
-        if code is None:
-            continue
-        for name in (locale.english_name, locale.get_display_name(locale)):
-            if name:
-                names.setdefault(name.casefold(), code)
-        if locale.language == "zh" and not locale.script:
-            names.setdefault(locale.english_name.casefold(), "zh_Hans")
-    names.update({"chinese": "zh_Hans", "中文": "zh_Hans", "简体中文": "zh_Hans"})
-    names.update({"繁體中文": "zh_Hant"})
+        name = locale.get_display_name(locale)
+        if name:
+            names.setdefault(name.casefold(), _normalise(identifier))
     return names
 
 
