@@ -34,9 +34,10 @@ def _max_bytes() -> int:
 def import_xlsform():
     """The upload form; a good upload becomes a draft, shown with what was not mapped."""
     if request.method == "GET":
-        return render_template("designer/import_xlsform.html", error=None)
+        return render_template("designer/import_xlsform.html", error=None, unmapped=[])
     upload = request.files.get("file")
     error = None
+    unmapped: list = []
     data = b""
     filename = PurePath(upload.filename or "").name if upload else ""
     if upload is None or not filename:
@@ -55,9 +56,13 @@ def import_xlsform():
         try:
             definition, unmapped = read_xlsform(data, filename, field_rules())
         except XLSFormError as problem:
-            error = problem.message(_)
+            error, unmapped = problem.message(_), problem.unmapped
     if error is not None:
-        return render_template("designer/import_xlsform.html", error=error), 422
+        return render_template(
+            "designer/import_xlsform.html",
+            error=error,
+            unmapped=[(item, item.message(_)) for item in unmapped],
+        ), 422
     draft = new_draft(definition, current_user, f"xlsform:{filename}")
     db.session.commit()
     questions = sum(1 for f in definition["fields"] if f.get("type") != "section")
