@@ -45,6 +45,7 @@ from typing import Any
 import openpyxl
 from openpyxl.utils.datetime import from_excel
 
+from portal.forms.conditions import ConditionError, compile_condition
 from portal.forms.definition import (
     FIELD_NAME,
     MAX_FIELDS,
@@ -59,6 +60,7 @@ from portal.forms.xlsform_expressions import (
     combine,
     constraint_parts,
     relevant_to_condition,
+    render,
 )
 from portal.forms.xlsform_languages import language_code
 
@@ -655,7 +657,7 @@ class _Reader:
     def begin_group(self, row: _Row, repeat: bool) -> None:
         name = self.portal_name(row, row.get("name") or f"group_{row.number}")
         label = row.texts("label", self.default_language)
-        condition = self.relevant(row)
+        condition = self.relevant(row) or self.portal_condition(row)
         frame = _Frame(name, label, condition)
         self.stack.append(frame)
         if repeat:
@@ -687,7 +689,7 @@ class _Reader:
     def note_row(self, row: _Row) -> None:
         label = row.texts("label", self.default_language)
         hint = row.texts("hint", self.default_language)
-        own = self.relevant(row)
+        own = self.relevant(row) or self.portal_condition(row)
         wanted = row.get("name") or f"note_{row.number}"
         if not label:
             row.use_all()
@@ -785,8 +787,8 @@ class _Reader:
         extra = self.portal_column(row, "survey")
         self.required(row, made)
         own = self.relevant(row)
-        if own is None and isinstance(extra.get("visible_if"), str):
-            own = extra["visible_if"]
+        if own is None:
+            own = self.portal_condition(row, extra)
         covered = self.section.frames if self.section else ()
         pending = [f.condition for f in self.stack if f.condition and f not in covered]
         condition = combine([*pending, own] if own else pending)
@@ -983,6 +985,18 @@ class _Reader:
                     {"reason": error.msgid % error.params},
                 )
             )
+            return None
+
+    def portal_condition(self, row: _Row, extra: dict | None = None) -> str | None:
+        """A condition the export could not write as ``relevant`` (in the portal column)."""
+        extra = self.portal_column(row, "survey") if extra is None else extra
+        condition = extra.get("visible_if")
+        if condition is None:
+            return None
+        try:
+            return render(compile_condition(condition).tree)
+        except ConditionError as error:
+            self.note("survey", row.number, "portal", condition, error.msgid, **error.params)
             return None
 
     def portal_extras(self, row: _Row, made: dict, extra: dict) -> None:

@@ -583,3 +583,24 @@ def test_a_workbook_without_a_survey_sheet_is_refused():
     book.save(buffer)
     with pytest.raises(XLSFormError, match="no sheet called survey"):
         read_xlsform(buffer.getvalue(), "x.xlsx")
+
+
+def test_a_condition_xlsform_cannot_say_travels_in_the_portal_column(rules):
+    data = {"name": "conditions", "title": "Conditions", "fields": [
+        {"name": "s", "type": "multiselect", "label": "S", "options": ["a", "b"]},
+        {"name": "t", "type": "text", "label": "T"},
+        {"name": "sec", "type": "section", "label": "Sec", "visible_if": "s == 'a'"},
+        {"name": "u", "type": "text", "label": "U", "visible_if": "t == 'it\\'s \"x\"'"},
+        {"name": "end", "type": "section", "label": "End", "visible_if": "s == 'b'"},
+    ]}  # fmt: skip
+    again, unmapped = read_xlsform(write_xlsform(data), "conditions.xlsx", rules)
+    assert again == data and unmapped == []
+
+
+def test_a_broken_condition_in_the_portal_column_is_listed(rules):
+    data = workbook([["type", "name", "label", "portal"],
+                     ["text", "a", "A", ""],
+                     ["text", "b", "B", '{"visible_if": "a = 1"}']])  # fmt: skip
+    definition, unmapped = read_xlsform(data, "t.xlsx", rules)
+    assert "visible_if" not in definition["fields"][1]
+    assert [(i.row, i.column) for i in unmapped] == [(3, "portal")]
