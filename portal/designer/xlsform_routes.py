@@ -56,7 +56,7 @@ def import_xlsform():
         try:
             definition, unmapped = read_xlsform(data, filename, field_rules())
         except XLSFormError as problem:
-            error, unmapped = problem.message(_), problem.unmapped
+            error, unmapped = _sentence(problem.message(_)), problem.unmapped
     if error is not None:
         return render_template(
             "designer/import_xlsform.html",
@@ -74,6 +74,12 @@ def import_xlsform():
         sections=len(definition["fields"]) - questions,
         unmapped=[(item, item.message(_)) for item in unmapped],
     )
+
+
+def _sentence(text: str) -> str:
+    """The reader's messages are phrases (they also follow a place in a list): beside the
+    field they start with a capital."""
+    return text[:1].upper() + text[1:]
 
 
 @bp.get("/drafts/<int:draft_id>/xlsform")

@@ -67,8 +67,8 @@ def test_an_admin_imports_a_spreadsheet_and_sees_what_was_not_mapped(app, admin)
     assert f'href="/admin/forms/drafts/{draft_id}"' in page
     assert f"{questions} questions from change_request.xlsx are in the draft" in page
     assert "the portal has no map or location question" in page
-    assert "<td>survey</td><td>34</td><td>type</td><td><code>geopoint</code></td>" in page
-    assert "<td>choice_filter</td>" in page
+    assert "<td>survey sheet, row 34, column type</td><td><code>geopoint</code></td>" in page
+    assert "<td>survey sheet, row 11, column choice_filter</td>" in page
     assert "country=${country}" in page
     assert f'href="/admin/forms/drafts/{draft_id}/xlsform"' in page
 
@@ -98,7 +98,7 @@ def test_a_file_that_is_not_a_spreadsheet_gets_a_message_beside_the_field(admin)
     response = upload(admin, b"%PDF-1.7\n%binary", "form.pdf")
     assert response.status_code == 422
     assert field_error(response.get_data(as_text=True)) == (
-        "this file is not an .xlsx spreadsheet; choose an XLSForm saved as .xlsx"
+        "This file is not an .xlsx spreadsheet; choose an XLSForm saved as .xlsx"
     )
 
 
@@ -142,7 +142,7 @@ def test_a_spreadsheet_with_nothing_to_take_over_says_so(admin):
     response = upload(admin, buffer.getvalue(), "where.xlsx")
     page = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert field_error(page) == "no question in this spreadsheet could be taken over"
+    assert field_error(page) == "No question in this spreadsheet could be taken over"
     assert "the portal has no map or location question" in page
 
 
