@@ -39,6 +39,7 @@ class Config:
     UPLOAD_FOLDER = _env("UPLOAD_FOLDER")
     UPLOAD_MAX_FILE_MB = _env_int("UPLOAD_MAX_FILE_MB", 10)
     UPLOAD_MAX_REQUEST_MB = _env_int("UPLOAD_MAX_REQUEST_MB", 25)
+    XLSFORM_MAX_MB = _env_int("XLSFORM_MAX_MB", 5)  # an XLSForm spreadsheet to import
 
     # Language and time zone for people who have not chosen their own.
     BABEL_DEFAULT_LOCALE = _env("DEFAULT_LANGUAGE", "en")

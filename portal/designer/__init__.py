@@ -11,6 +11,7 @@ bp = Blueprint("designer", __name__, url_prefix="/admin/forms", template_folder=
 
 def init_app(app: Flask) -> None:
     import portal.designer.chain_routes  # noqa: F401  (the chain designer's routes)
+    import portal.designer.xlsform_routes  # noqa: F401  (XLSForm import and export)
     from portal.designer import routes  # noqa: F401  (routes register themselves)
 
     app.register_blueprint(bp)

@@ -94,3 +94,31 @@ def export_command(name: str, number: int | None, fmt: str) -> None:
         click.echo(
             yaml.safe_dump(version.definition, allow_unicode=True, sort_keys=False), nl=False
         )
+
+
+@forms.command("import-xlsform")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def import_xlsform_command(path: str) -> None:
+    """Make a designer draft from an XLSForm spreadsheet (.xlsx) and list what was not mapped."""
+    from pathlib import Path
+
+    from portal.designer.drafts import new_draft
+    from portal.forms.service import field_rules
+    from portal.forms.xlsform import XLSFormError, read_xlsform
+
+    name = Path(path).name
+    try:
+        definition, unmapped = read_xlsform(Path(path).read_bytes(), name, field_rules())
+    except XLSFormError as error:
+        raise click.ClickException(f"{path}: {error}") from None
+    draft = new_draft(definition, None, f"xlsform:{name}")
+    db.session.commit()
+    questions = sum(1 for f in definition["fields"] if f.get("type") != "section")
+    click.echo(f"Made the draft {draft.form_name!r} (id {draft.id}) with {questions} question(s).")
+    if not unmapped:
+        click.echo("Everything in the spreadsheet was taken over.")
+        return
+    click.echo(f"{len(unmapped)} thing(s) not taken over as they were:")
+    for item in unmapped:
+        click.echo(f"  {item}")
