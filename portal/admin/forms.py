@@ -22,7 +22,7 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
-from wtforms.validators import Email, InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.accounts.models import Role
@@ -86,7 +86,10 @@ class PersonForm(FlaskForm):
         _l("E-mail address"),
         validators=[
             InputRequired(message=_l("Enter an e-mail address.")),
-            Email(message=_l("Enter an e-mail address such as name@example.com.")),
+            Regexp(
+                r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+                message=_l("Enter an e-mail address such as name@example.com."),
+            ),
             Length(max=254),
         ],
     )
