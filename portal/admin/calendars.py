@@ -86,13 +86,14 @@ def calendars():
 
 def _save(calendar: Calendar | None):  # noqa: ANN202
     form = _form(calendar)
-    if form.validate_on_submit():
-        name = form.name.data.strip()
+    if form.is_submitted():
+        valid = form.validate()
+        name = (form.name.data or "").strip()
         country = form.country.data or None
         subdivision = (form.subdivision.data or "").strip().upper() or None
-        workdays = [int(d) for d in form.workdays.data or []]
+        workdays = [int(d) for d in form.workdays.data or [] if d in "0123456"]
         problems = directory.calendar_problems(
-            zone=form.zone.data,
+            zone=form.zone.data or "",
             country=country,
             subdivision=subdivision,
             workdays=workdays,
@@ -107,7 +108,7 @@ def _save(calendar: Calendar | None):  # noqa: ANN202
         closed, problem = _closed_days(form.closed_days.data)
         if problem:
             problems["closed_days"] = problem
-        if not put_problems(form, problems):
+        if not put_problems(form, problems) and valid:
             saved = directory.save_calendar(
                 calendar,
                 name=name,

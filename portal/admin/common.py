@@ -29,11 +29,13 @@ def page(template: str, fragment: str | None = None, status: int = 200, **contex
 
 
 def put_problems(form: FlaskForm, problems: Mapping[str, str]) -> bool:
-    """Each problem beside its field; a problem with no field of its name goes to the form's
-    first field. True when there were any."""
+    """Each problem beside its field (one message a field: a field the form already found
+    wrong keeps that message); a problem with no field of its name goes to the form's first
+    field. True when there were any, so the caller saves nothing."""
     for name, message in problems.items():
         field = form._fields.get(name) or next(iter(form))
-        field.errors = [*list(field.errors or []), message]
+        if not field.errors:
+            field.errors = [message]
     return bool(problems)
 
 

@@ -31,14 +31,15 @@ def _form() -> DelegationForm:
 def delegations():
     form = _form()
     today = utcnow().date()
-    if form.validate_on_submit():
-        away = db.session.get(User, form.user_id.data)
-        delegate = db.session.get(User, form.delegate_id.data)
+    if form.is_submitted():
+        valid = form.validate()
+        away = db.session.get(User, form.user_id.data) if form.user_id.data else None
+        delegate = db.session.get(User, form.delegate_id.data) if form.delegate_id.data else None
         starts_on, ends_on = form.starts_on.data, form.ends_on.data
         problems = directory.delegation_problems(away, delegate, starts_on, ends_on, today)
-        if not problems and directory.same_delegation(away, delegate, starts_on, ends_on):
-            problems["delegate"] = _("That delegation is already there.")
-        if not put_problems(form, problems):
+        if valid and not problems and directory.same_delegation(away, delegate, starts_on, ends_on):
+            problems["delegate_id"] = _("That delegation is already there.")
+        if not put_problems(form, problems) and valid:
             directory.add_delegation(away, delegate, starts_on, ends_on, current_user)
             db.session.commit()
             flash(

@@ -23,9 +23,10 @@ from portal.extensions import db
 def groups():
     """Every group, and the form that makes a new one."""
     form = GroupForm()
-    if form.validate_on_submit():
-        name, title = form.name.data.strip(), form.title.data
-        if not put_problems(form, directory.group_problems(name, title)):
+    if form.is_submitted():
+        valid = form.validate()
+        name, title = (form.name.data or "").strip(), form.title.data or ""
+        if not put_problems(form, directory.group_problems(name, title)) and valid:
             group = directory.create_group(name, title, current_user)
             db.session.commit()
             flash(_("The group %(name)s is made: now add its members.", name=group.name), "info")

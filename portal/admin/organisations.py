@@ -41,9 +41,10 @@ def organisations():
 @admin_required
 def new_organisation():
     form = _form()
-    if form.validate_on_submit():
-        problems = service.organisation_problems(form.name.data, form.timezone.data)
-        if not put_problems(form, problems):
+    if form.is_submitted():
+        valid = form.validate()
+        problems = service.organisation_problems(form.name.data or "", form.timezone.data)
+        if not put_problems(form, problems) and valid:
             organisation = service.save_organisation(
                 None,
                 name=form.name.data,
@@ -63,9 +64,10 @@ def new_organisation():
 def organisation(organisation_id: int):
     org = db.get_or_404(Organisation, organisation_id)
     form = _form(org)
-    if request.method == "POST" and form.validate():
-        problems = service.organisation_problems(form.name.data, form.timezone.data, org)
-        if not put_problems(form, problems):
+    if request.method == "POST":
+        valid = form.validate()
+        problems = service.organisation_problems(form.name.data or "", form.timezone.data, org)
+        if not put_problems(form, problems) and valid:
             service.save_organisation(
                 org,
                 name=form.name.data,

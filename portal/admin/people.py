@@ -102,7 +102,8 @@ def new_person():
     form = _person_form()
     if request.method == "GET":
         form.role.data = Role.CLIENT.value
-    if form.validate_on_submit():
+    if form.is_submitted():
+        valid = form.validate()
         organisation = (
             db.session.get(Organisation, form.organisation_id.data)
             if form.role.data == Role.CLIENT and form.organisation_id.data
@@ -110,13 +111,13 @@ def new_person():
         )
         password = form.password.data or None
         problems = service.person_problems(
-            email=form.email.data,
+            email=form.email.data or "",
             role=form.role.data,
             has_organisation=organisation is not None,
             timezone=form.timezone.data,
             password=password,
         )
-        if not put_problems(form, problems):
+        if not put_problems(form, problems) and valid:
             shown = password or service.generated_password()
             user = service.create_person(
                 email=form.email.data,
@@ -144,10 +145,11 @@ def person(user_id: int):
     """One person: their details and role, groups and delegations; deactivate, reset."""
     user = user_or_404(user_id)
     form = _person_form(user)
-    if request.method == "POST" and form.validate():
+    if request.method == "POST":
+        valid = form.validate()
         has_org = form.role.data == Role.CLIENT and bool(form.organisation_id.data)
         problems = service.person_problems(
-            email=form.email.data,
+            email=form.email.data or "",
             role=form.role.data,
             has_organisation=has_org,
             timezone=form.timezone.data,
@@ -157,7 +159,7 @@ def person(user_id: int):
         problem = service.demotion_problem(user, form.role.data, current_user)
         if problem is not None:
             problems["role"] = problem
-        if not put_problems(form, problems):
+        if not put_problems(form, problems) and valid:
             service.change_person(
                 user,
                 current_user,

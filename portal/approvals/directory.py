@@ -188,13 +188,20 @@ def remove_account_approver(organisation: Organisation, user: User, actor: User 
 
 
 def delegation_problems(
-    away: User | None, delegate: User | None, starts_on: date, ends_on: date, today: date
+    away: User | None,
+    delegate: User | None,
+    starts_on: date | None,
+    ends_on: date | None,
+    today: date,
 ) -> Problems:
-    """What is wrong with "``delegate`` acts for ``away`` from ``starts_on`` to ``ends_on``"."""
+    """What is wrong with "``delegate`` acts for ``away`` from ``starts_on`` to ``ends_on``"
+    (what is None is not checked: the page says it is missing)."""
     problems: Problems = {}
     if away is not None and delegate is not None and away.id == delegate.id:
-        problems["delegate"] = _l("a person cannot delegate to themselves")
-    if ends_on < starts_on:
+        problems["delegate_id"] = _l("a person cannot delegate to themselves")
+    if starts_on is None or ends_on is None:
+        pass
+    elif ends_on < starts_on:
         problems["ends_on"] = _l(
             "the end (%(end)s) is before the start (%(start)s)", end=ends_on, start=starts_on
         )
@@ -202,7 +209,7 @@ def delegation_problems(
         problems["ends_on"] = _l(
             "the delegation would be over already (it ends on %(end)s)", end=ends_on
         )
-    for field, person in (("user", away), ("delegate", delegate)):
+    for field, person in (("user_id", away), ("delegate_id", delegate)):
         problem = staff_problem(person, DELEGATION_RULE) if person is not None else None
         if problem is not None and field not in problems:
             problems[field] = problem

@@ -23,9 +23,7 @@ def _events(app):
         return [e.event for e in db.session.scalars(select(TraceEntry).order_by(TraceEntry.seq))]
 
 
-def test_an_admin_adds_a_client_with_a_password_made_for_them_and_shown_once(
-    app, admin, accounts
-):
+def test_an_admin_adds_a_client_with_a_password_made_for_them_and_shown_once(app, admin, accounts):
     org = accounts.organisation("Acme Ltd")
     made = admin.post(
         "/admin/people/new",
@@ -41,7 +39,9 @@ def test_an_admin_adds_a_client_with_a_password_made_for_them_and_shown_once(
         },
         page="/admin/people/new",
     )
-    assert made.status_code == 200, re.findall(r'field-error[^>]*>([^<]+)<', made.get_data(as_text=True))
+    assert made.status_code == 200, re.findall(
+        r"field-error[^>]*>([^<]+)<", made.get_data(as_text=True)
+    )
     page = made.get_data(as_text=True)
     password = re.search(r'id="shown-password">([^<]+)<', page).group(1)
     assert "shown this once" in page
@@ -89,9 +89,7 @@ def test_errors_read_in_the_admins_language(app, accounts):
     assert 'lang="de"' in refused.get_data(as_text=True)
 
 
-def test_search_and_filters_narrow_the_list_and_htmx_gets_only_the_results(
-    app, admin, accounts
-):
+def test_search_and_filters_narrow_the_list_and_htmx_gets_only_the_results(app, admin, accounts):
     acme = accounts.organisation("Acme Ltd")
     accounts.user("dana@acme.test", Role.CLIENT, acme, name="Dana Client")
     accounts.user("bo@portal.test", Role.APPROVER, name="Bo Approver")
