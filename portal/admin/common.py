@@ -35,7 +35,9 @@ def put_problems(form: FlaskForm, problems: Mapping[str, str]) -> bool:
     for name, message in problems.items():
         field = form._fields.get(name) or next(iter(form))
         if not field.errors:
-            field.errors = [message]
+            # str(): a lazy message is taken as safe HTML by Jinja (it has __html__), and
+            # these messages quote what the admin typed, which must be escaped.
+            field.errors = [str(message)]
     return bool(problems)
 
 
