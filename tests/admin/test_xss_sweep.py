@@ -146,6 +146,7 @@ PAGES = [
     ("admin", "/"),
     ("admin", "/requests/{number}"),
     ("admin", "/inbox"),
+    ("admin", "/profile"),
     ("approver", "/"),
     ("approver", "/requests/{number}"),
     ("approver", "/inbox"),
