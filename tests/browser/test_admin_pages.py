@@ -100,3 +100,27 @@ def test_an_admin_adds_people_a_board_member_and_a_delegation_on_a_phone(app, ac
         delegation = db.session.scalar(select(Delegation))
         assert (delegation.user.email, delegation.delegate.email) == (ADA, "omar@portal.test")
     phones.assert_clean()
+
+
+def test_the_admin_pages_have_no_serious_accessibility_problems(app, accounts, phones):
+    from tests.browser.test_accessibility import serious
+
+    accounts.user(ADA, Role.ADMIN, name="Ada Admin")
+    bo = accounts.user("bo@portal.test", Role.APPROVER, name="Bo")
+    with app.app_context():
+        from portal.accounts.models import Organisation
+
+        acme = db.session.scalar(select(Organisation.id))
+    phone = phones.open("ada")
+    phone.sign_in(ADA, then="/admin/")
+    problems = {}
+    for path in ("/admin/", "/admin/people/", "/admin/people/new", f"/admin/people/{bo}",
+                 "/admin/roles/", "/admin/organisations/", f"/admin/organisations/{acme}",
+                 "/admin/groups/", "/admin/delegations/", "/admin/calendars/",
+                 "/admin/calendars/new", "/profile"):  # fmt: skip
+        phone.go(path)
+        assert_no_sideways_scroll(phone.page, phone.page.viewport_size["width"])
+        problems[path] = serious(phone.page)
+    left = {path: found for path, found in problems.items() if found}
+    assert not left, left
+    phones.assert_clean()
