@@ -5,22 +5,23 @@ steps to hand over, and each sees and ends only their own."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from portal.accounts import bp
 from portal.accounts.models import User
+from portal.accounts.profile import languages, time_zones
+from portal.admin.common import put_problems
+from portal.admin.forms import AwayForm
 from portal.approvals import directory
 from portal.approvals.models import Delegation
 from portal.database import utcnow
 from portal.extensions import db
 
 
-def away_form(user: User):  # noqa: ANN201
-    from portal.admin.forms import AwayForm
-
+def away_form(user: User) -> AwayForm:
     form = AwayForm()
     form.delegate_id.choices = [("", _("Choose someone"))] + [
         (u.id, f"{u.name} ({u.email})") for u in directory.staff() if u.id != user.id
@@ -60,8 +61,6 @@ def set_away():
     problems = directory.delegation_problems(user, delegate, starts_on, ends_on, utcnow().date())
     if valid and not problems and directory.same_delegation(user, delegate, starts_on, ends_on):
         problems["delegate_id"] = _("That delegation is already there.")
-    from portal.admin.common import put_problems
-
     if not put_problems(form, problems) and valid:
         directory.add_delegation(user, delegate, starts_on, ends_on, user)
         db.session.commit()
@@ -75,10 +74,6 @@ def set_away():
             "info",
         )
         return redirect(url_for("accounts.profile"))
-    from flask import current_app
-
-    from portal.accounts.profile import languages, time_zones
-
     return render_template(
         "accounts/profile.html",
         languages=languages(),
