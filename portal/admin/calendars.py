@@ -14,8 +14,14 @@ from sqlalchemy import func, select
 from portal.accounts.models import Organisation, User
 from portal.accounts.roles import admin_required
 from portal.admin import bp
-from portal.admin.common import page, put_problems
-from portal.admin.forms import CalendarForm, country_choices, subdivisions, zone_choices
+from portal.admin.common import organisation_choices, page, put_problems
+from portal.admin.forms import (
+    AssignCalendarForm,
+    CalendarForm,
+    country_choices,
+    subdivisions,
+    zone_choices,
+)
 from portal.approvals import directory
 from portal.approvals.models import Calendar
 from portal.extensions import db
@@ -142,7 +148,40 @@ def _save(calendar: Calendar | None):  # noqa: ANN202
         calendar=calendar,
         used_by=used_by,
         subdivisions=subdivisions(),
+        assign=_assign_form(),
     )
+
+
+def _assign_form() -> AssignCalendarForm:
+    form = AssignCalendarForm()
+    people = db.session.scalars(select(User).where(User.active.is_(True)).order_by(User.name))
+    form.user_id.choices = [("", _("Nobody"))] + [(u.id, f"{u.name} ({u.email})") for u in people]
+    form.organisation_id.choices = organisation_choices(_("None"))
+    return form
+
+
+@bp.post("/calendars/<int:calendar_id>/assign")
+@admin_required
+def assign_calendar(calendar_id: int):
+    """Count a person's or an organisation's deadlines in this calendar."""
+    calendar = db.get_or_404(Calendar, calendar_id)
+    form = _assign_form()
+    if form.validate_on_submit():
+        targets = []
+        if form.user_id.data:
+            targets.append(db.session.get(User, form.user_id.data))
+        if form.organisation_id.data:
+            targets.append(db.session.get(Organisation, form.organisation_id.data))
+        for target in targets:
+            directory.assign_calendar(target, calendar, current_user)
+        db.session.commit()
+        if targets:
+            names = ", ".join(t.name for t in targets)
+            flash(
+                _("%(names)s now count in %(calendar)s.", names=names, calendar=calendar.name),
+                "info",
+            )
+    return redirect(url_for("admin.calendar", calendar_id=calendar.id))
 
 
 @bp.route("/calendars/new", methods=["GET", "POST"])

@@ -221,3 +221,10 @@ class CalendarForm(FlaskForm):
         validators=[Optional(), Length(max=4000)],
         description=_l("One date a line, such as 2026-12-24."),
     )
+
+
+class AssignCalendarForm(FlaskForm):
+    """Give a calendar to a person or an organisation (either, or both at once)."""
+
+    user_id = SelectField(_l("A person"), coerce=optional_id)
+    organisation_id = SelectField(_l("An organisation"), coerce=optional_id)

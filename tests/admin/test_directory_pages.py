@@ -274,3 +274,21 @@ def test_a_person_is_given_a_calendar_on_their_page(app, admin, accounts):
     with app.app_context():
         assert db.session.get(User, bo).calendar_id == calendar_id
     assert "Bo" in admin.text(f"/admin/calendars/{calendar_id}")
+
+
+def test_a_calendar_is_given_to_people_and_organisations_from_its_page(app, admin, accounts):
+    acme = accounts.organisation("Acme Ltd")
+    bo = accounts.user("bo@portal.test", Role.APPROVER, name="Bo")
+    admin.post("/admin/calendars/new", CALENDAR, page="/admin/calendars/new")
+    with app.app_context():
+        calendar_id = db.session.scalar(select(Calendar.id))
+    page = f"/admin/calendars/{calendar_id}"
+    given = admin.post(
+        f"{page}/assign", {"user_id": str(bo), "organisation_id": str(acme)}, page=page
+    )
+    assert given.status_code == 302
+    assert "Bo, Acme Ltd now count in berlin." in admin.text(page)
+    with app.app_context():
+        assert db.session.get(User, bo).calendar_id == calendar_id
+        assert db.session.get(Organisation, acme).calendar_id == calendar_id
+    assert _last_event(app).event == "calendar_assigned"
