@@ -66,6 +66,17 @@ def test_an_admin_adds_people_a_board_member_and_a_delegation_on_a_phone(app, ac
     page.get_by_role("button", name="Add").click()
     expect(page.locator(".flash")).to_contain_text("Omar Approver can now sign in.")
 
+    # the list narrows as the admin types, without leaving the page
+    phone.go("/admin/people/")
+    mark_page(page)
+    page.get_by_label("Name or e-mail").fill("carla")
+    expect(page.locator("#people-results")).not_to_contain_text("Omar Approver")
+    expect(page.locator("#people-results")).to_contain_text("Carla Client")
+    page.get_by_label("Role").select_option("approver")
+    expect(page.locator("#people-results")).to_contain_text("Nobody matches.")
+    assert page.evaluate("() => window.__samePage === true"), "the page was reloaded"
+    assert "role=approver" in page.url  # the address keeps the filters
+
     # the change control board, and Omar on it, added in place
     phone.go("/admin/groups/")
     page.get_by_label("Name").fill("ccb")
