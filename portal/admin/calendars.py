@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from portal.accounts.models import Organisation, User
 from portal.accounts.roles import admin_required
 from portal.admin import bp
-from portal.admin.common import organisation_choices, page, put_problems
+from portal.admin.common import organisation_choices, page, put_problems, row_or_404
 from portal.admin.forms import (
     AssignCalendarForm,
     CalendarForm,
@@ -164,7 +164,7 @@ def _assign_form() -> AssignCalendarForm:
 @admin_required
 def assign_calendar(calendar_id: int):
     """Count a person's or an organisation's deadlines in this calendar."""
-    calendar = db.get_or_404(Calendar, calendar_id)
+    calendar = row_or_404(Calendar, calendar_id)
     form = _assign_form()
     if form.validate_on_submit():
         targets = []
@@ -193,4 +193,4 @@ def new_calendar():
 @bp.route("/calendars/<int:calendar_id>", methods=["GET", "POST"])
 @admin_required
 def calendar(calendar_id: int):
-    return _save(db.get_or_404(Calendar, calendar_id))
+    return _save(row_or_404(Calendar, calendar_id))

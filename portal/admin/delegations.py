@@ -11,7 +11,7 @@ from sqlalchemy import select
 from portal.accounts.models import User
 from portal.accounts.roles import admin_required
 from portal.admin import bp
-from portal.admin.common import page, put_problems, staff_choices
+from portal.admin.common import page, put_problems, row_or_404, staff_choices
 from portal.admin.forms import DelegationForm
 from portal.approvals import directory
 from portal.approvals.models import Delegation
@@ -68,7 +68,7 @@ def delegations():
 @admin_required
 def end_delegation(delegation_id: int):
     """End a delegation early: from today nobody acts for the person."""
-    delegation = db.get_or_404(Delegation, delegation_id)
+    delegation = row_or_404(Delegation, delegation_id)
     today = utcnow().date()
     if directory.delegation_state(delegation, today) != "past":
         directory.end_delegation(delegation, today, current_user)

@@ -33,9 +33,10 @@ def optional_id(value: object) -> int | None:
     if value in (None, "", "None"):
         return None
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         return -1  # not a choice: the select reports "Not a valid choice"
+    return number if 0 < number < 2**31 else -1
 
 
 def role_choices() -> list[tuple[str, str]]:

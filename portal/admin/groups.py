@@ -11,7 +11,7 @@ from sqlalchemy import select
 from portal.accounts.models import User
 from portal.accounts.roles import admin_required
 from portal.admin import bp
-from portal.admin.common import is_htmx, page, put_problems, staff_choices
+from portal.admin.common import is_htmx, page, put_problems, row_or_404, staff_choices
 from portal.admin.forms import GroupForm, GroupTitleForm, PersonPickForm
 from portal.approvals import directory
 from portal.approvals.models import Group
@@ -54,7 +54,7 @@ def _group_page(group: Group, form=None, pick=None, status: int = 200):  # noqa:
 @admin_required
 def group(group_id: int):
     """One group: its title and its members."""
-    found = db.get_or_404(Group, group_id)
+    found = row_or_404(Group, group_id)
     if request.method == "GET":
         return _group_page(found, GroupTitleForm(obj=found))
     form = GroupTitleForm()
@@ -76,7 +76,7 @@ def _members(group: Group, pick=None, status: int = 200):  # noqa: ANN001, ANN20
 @bp.post("/groups/<int:group_id>/members")
 @admin_required
 def add_group_member(group_id: int):
-    found = db.get_or_404(Group, group_id)
+    found = row_or_404(Group, group_id)
     pick = PersonPickForm()
     pick.user_id.choices = staff_choices()
     if pick.validate_on_submit():
@@ -92,8 +92,8 @@ def add_group_member(group_id: int):
 @bp.post("/groups/<int:group_id>/members/<int:user_id>/remove")
 @admin_required
 def remove_group_member(group_id: int, user_id: int):
-    found = db.get_or_404(Group, group_id)
-    user = db.get_or_404(User, user_id)
+    found = row_or_404(Group, group_id)
+    user = row_or_404(User, user_id)
     if directory.remove_member(found, user, current_user):
         db.session.commit()
     return _members(found)

@@ -12,7 +12,7 @@ from portal.accounts import people as service
 from portal.accounts.models import Organisation, User
 from portal.accounts.roles import admin_required
 from portal.admin import bp
-from portal.admin.common import calendar_choices, page, put_problems, staff_choices
+from portal.admin.common import calendar_choices, page, put_problems, row_or_404, staff_choices
 from portal.admin.forms import OrganisationForm, PersonPickForm, zone_choices
 from portal.approvals import directory
 from portal.extensions import db
@@ -62,7 +62,7 @@ def new_organisation():
 @bp.route("/organisations/<int:organisation_id>", methods=["GET", "POST"])
 @admin_required
 def organisation(organisation_id: int):
-    org = db.get_or_404(Organisation, organisation_id)
+    org = row_or_404(Organisation, organisation_id)
     form = _form(org)
     if request.method == "POST":
         valid = form.validate()
@@ -116,7 +116,7 @@ def _approvers(org: Organisation, pick: PersonPickForm | None = None, status: in
 @admin_required
 def add_account_approver(organisation_id: int):
     """Make one member of staff an account approver of the organisation."""
-    org = db.get_or_404(Organisation, organisation_id)
+    org = row_or_404(Organisation, organisation_id)
     pick = PersonPickForm()
     pick.user_id.choices = staff_choices()
     if pick.validate_on_submit():
@@ -132,8 +132,8 @@ def add_account_approver(organisation_id: int):
 @bp.post("/organisations/<int:organisation_id>/approvers/<int:user_id>/remove")
 @admin_required
 def remove_account_approver(organisation_id: int, user_id: int):
-    org = db.get_or_404(Organisation, organisation_id)
-    user = db.get_or_404(User, user_id)
+    org = row_or_404(Organisation, organisation_id)
+    user = row_or_404(User, user_id)
     if directory.remove_account_approver(org, user, current_user):
         db.session.commit()
     return _approvers(org)

@@ -18,6 +18,7 @@ from portal.admin.common import (
     organisation_choices,
     page,
     put_problems,
+    row_or_404,
 )
 from portal.admin.forms import PasswordForm, PersonForm, language_choices, zone_choices
 from portal.approvals.directory import delegation_state
@@ -58,7 +59,7 @@ def _person_form(user: User | None = None) -> PersonForm:
 
 
 def user_or_404(user_id: int) -> User:
-    return db.get_or_404(User, user_id)
+    return row_or_404(User, user_id)
 
 
 @bp.get("/people/")
@@ -78,7 +79,7 @@ def people():
         )
     if role in {r.value for r in Role}:
         query = query.where(User.role == role)
-    if organisation.isdigit():
+    if organisation.isdigit() and len(organisation) < 10:
         query = query.where(User.organisation_id == int(organisation))
     if state in ("yes", "no"):
         query = query.where(User.active.is_(state == "yes"))
