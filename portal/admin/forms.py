@@ -22,6 +22,7 @@ from wtforms import (
     TextAreaField,
     TimeField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -187,13 +188,18 @@ class AwayForm(FlaskForm):
 
 
 WEEKDAYS = [
-    ("0", _l("Monday")),
-    ("1", _l("Tuesday")),
-    ("2", _l("Wednesday")),
-    ("3", _l("Thursday")),
-    ("4", _l("Friday")),
-    ("5", _l("Saturday")),
-    ("6", _l("Sunday")),
+    SelectChoice(str(day), name)
+    for day, name in enumerate(
+        [
+            _l("Monday"),
+            _l("Tuesday"),
+            _l("Wednesday"),
+            _l("Thursday"),
+            _l("Friday"),
+            _l("Saturday"),
+            _l("Sunday"),
+        ]
+    )
 ]
 
 
