@@ -12,6 +12,7 @@ from babel import Locale
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
 from wtforms import (
     DateField,
     EmailField,
@@ -72,6 +73,21 @@ def subdivisions() -> dict[str, tuple[str, ...]]:
     return _holiday_countries()
 
 
+class AdminForm(FlaskForm):
+    """Every admin form: NUL characters are dropped from what was typed (PostgreSQL refuses
+    them in text, and no name or title needs one)."""
+
+    class Meta(FlaskForm.Meta):
+        def wrap_formdata(self, form, formdata):  # noqa: ANN001, ANN202
+            data = super().wrap_formdata(form, formdata)
+            if data is None:
+                return None
+            cleaned = MultiDict()
+            for key, value in data.items(multi=True):
+                cleaned.add(key, value.replace("\x00", "") if isinstance(value, str) else value)
+            return cleaned
+
+
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
@@ -80,7 +96,7 @@ class MultiCheckboxField(SelectMultipleField):
 NAME = [InputRequired(message=_l("Enter a name.")), Length(max=200)]
 
 
-class PersonForm(FlaskForm):
+class PersonForm(AdminForm):
     """A new person, or the details of one (the password only when adding)."""
 
     name = StringField(_l("Name"), validators=NAME)
@@ -116,7 +132,7 @@ class PersonForm(FlaskForm):
     )
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(AdminForm):
     password = PasswordField(
         _l("New password"),
         validators=[Optional(), Length(max=1000)],
@@ -125,13 +141,13 @@ class PasswordForm(FlaskForm):
     )
 
 
-class OrganisationForm(FlaskForm):
+class OrganisationForm(AdminForm):
     name = StringField(_l("Name"), validators=NAME)
     timezone = SelectField(_l("Time zone"), validators=[Optional()])
     calendar_id = SelectField(_l("Working calendar"), coerce=optional_id)
 
 
-class PersonPickForm(FlaskForm):
+class PersonPickForm(AdminForm):
     """One member of staff to add (to a group, or as an account approver)."""
 
     user_id = SelectField(
@@ -139,7 +155,7 @@ class PersonPickForm(FlaskForm):
     )
 
 
-class GroupForm(FlaskForm):
+class GroupForm(AdminForm):
     name = StringField(
         _l("Name"),
         validators=[InputRequired(message=_l("Enter a name.")), Length(max=64)],
@@ -152,11 +168,11 @@ class GroupForm(FlaskForm):
     )
 
 
-class GroupTitleForm(FlaskForm):
+class GroupTitleForm(AdminForm):
     title = GroupForm.title
 
 
-class DelegationForm(FlaskForm):
+class DelegationForm(AdminForm):
     user_id = SelectField(
         _l("Who is away"),
         coerce=optional_id,
@@ -179,7 +195,7 @@ class DelegationForm(FlaskForm):
     )
 
 
-class AwayForm(FlaskForm):
+class AwayForm(AdminForm):
     """Someone sets their own out-of-office: the dates and a colleague."""
 
     delegate_id = DelegationForm.delegate_id
@@ -203,7 +219,7 @@ WEEKDAYS = [
 ]
 
 
-class CalendarForm(FlaskForm):
+class CalendarForm(AdminForm):
     name = StringField(
         _l("Name"), validators=[InputRequired(message=_l("Enter a name.")), Length(max=64)]
     )
@@ -230,7 +246,7 @@ class CalendarForm(FlaskForm):
     )
 
 
-class AssignCalendarForm(FlaskForm):
+class AssignCalendarForm(AdminForm):
     """Give a calendar to a person or an organisation (either, or both at once)."""
 
     user_id = SelectField(_l("A person"), coerce=optional_id)

@@ -51,3 +51,22 @@ def test_tampered_ids_in_posts_are_refused(app, admin, accounts):
         assert response.status_code in (404, 422), (path, response.status_code)
     away = admin.post(f"/profile/away/{HUGE}/end", {}, page="/admin/")
     assert away.status_code == 404
+
+
+def test_a_nul_character_typed_into_a_name_is_dropped(app, admin):
+    from sqlalchemy import select
+
+    from portal.accounts.models import Organisation
+    from portal.extensions import db
+
+    made = admin.post(
+        "/admin/organisations/new",
+        {"name": "Ac\x00me", "timezone": "", "calendar_id": ""},
+        page="/admin/",
+    )
+    assert made.status_code == 302
+    with app.app_context():
+        assert db.session.scalar(select(Organisation.name)) == "Acme"
+    assert (
+        admin.post("/admin/groups/", {"name": "c\x00cb", "title": "B\x00oard"}).status_code == 302
+    )
