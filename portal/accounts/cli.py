@@ -49,6 +49,8 @@ def create_user(email, name, role, organisation, locale, timezone, password) -> 
         timezone=timezone,
         password=password,
     )
+    if "organisation_id" in problems:  # the same rule, said the command line's way
+        problems["organisation_id"] = "a client belongs to an organisation: give --organisation"
     if problems:
         with force_locale("en"):
             raise click.ClickException("; ".join(str(p) for p in problems.values()))
