@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import re
+from datetime import time
 
 import pytest
 from sqlalchemy import select
@@ -60,6 +61,7 @@ def world(app, accounts, change_request_form):
         attachment = db.session.scalar(select(Attachment))
         notification = db.session.scalar(select(Notification))
         draft = new_draft({"name": "acme-draft", "title": {"en": "Acme's private change"}}, None)
+        people = _admin_rows(db.session)
         db.session.commit()
         setting = save_setting("jira", "change-request", {"webhook_secret": "env:NOT_SET"}, [])
         values = {
@@ -75,10 +77,40 @@ def world(app, accounts, change_request_form):
             "connector_name": "webhook",
             "delivery_id": 1,
             "setting_id": setting.id,
+            **people,
         }
     gus = app.test_client()
     accounts.login(gus, "gus@globex.test")
     return values, gus
+
+
+def _admin_rows(session):
+    """Real rows for the admin pages' parameters: a person, an organisation, a group with a
+    member, a delegation and a working calendar."""
+    from datetime import timedelta
+
+    from portal.accounts.models import Organisation, User
+    from portal.approvals import directory
+    from portal.database import utcnow
+
+    bo = session.scalar(select(User).where(User.email == "bo@portal.test"))
+    ada = session.scalar(select(User).where(User.email == "ada@portal.test"))
+    acme = session.scalar(select(Organisation).where(Organisation.name == "Acme Ltd"))
+    group = directory.create_group("ccb", "Change control board", None)
+    directory.add_member(group, bo, None)
+    today = utcnow().date()
+    delegation = directory.add_delegation(bo, ada, today, today + timedelta(days=2), None)
+    calendar = directory.save_calendar(
+        None, name="berlin", zone="Europe/Berlin", country="DE", subdivision=None,
+        workdays=[0, 1, 2, 3, 4], starts=time(9), ends=time(17), closed_days=[], actor=None,
+    )  # fmt: skip
+    return {
+        "user_id": bo.id,
+        "organisation_id": acme.id,
+        "group_id": group.id,
+        "delegation_id": delegation.id,
+        "calendar_id": calendar.id,
+    }
 
 
 def _urls(app, values):

@@ -8,7 +8,7 @@ bp = Blueprint("accounts", __name__, template_folder="templates")
 def init_app(app: Flask) -> None:
     from flask_babel import lazy_gettext as _l
 
-    from portal.accounts import cli, profile, routes, sessions  # noqa: F401  (routes and loaders register themselves)
+    from portal.accounts import away, cli, profile, routes, sessions  # noqa: F401  (routes and loaders register themselves)
     from portal.extensions import login_manager
 
     login_manager.init_app(app)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import func, select
+from flask_babel import force_locale
+from sqlalchemy import select
 
-from portal.accounts.models import Organisation, Role, User
-from portal.accounts.passwords import MIN_PASSWORD_LENGTH, hash_password
+from portal.accounts.models import Organisation, Role
+from portal.accounts.people import create_person, person_problems
 from portal.extensions import db
 
 
@@ -41,25 +42,27 @@ def find_or_create_organisation(name: str) -> Organisation:
 def create_user(email, name, role, organisation, locale, timezone, password) -> None:  # noqa: ANN001
     """Create a person who can sign in."""
     email = email.strip().lower()
-    if db.session.scalar(select(User).where(func.lower(User.email) == email)):
-        raise click.ClickException(f"a user with the address {email} already exists")
-    if role == Role.CLIENT and not organisation:
-        raise click.ClickException("a client belongs to an organisation: give --organisation")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise click.ClickException(f"the password needs at least {MIN_PASSWORD_LENGTH} characters")
-    from portal.i18n import valid_zone
-
-    if timezone and not valid_zone(timezone):
-        raise click.ClickException(f"unknown time zone {timezone!r}")
-    user = User(
+    problems = person_problems(
+        email=email,
+        role=role,
+        has_organisation=bool(organisation),
+        timezone=timezone,
+        password=password,
+    )
+    if "organisation_id" in problems:  # the same rule, said the command line's way
+        problems["organisation_id"] = "a client belongs to an organisation: give --organisation"
+    if problems:
+        with force_locale("en"):
+            raise click.ClickException("; ".join(str(p) for p in problems.values()))
+    create_person(
         email=email,
         name=name,
         role=role,
-        password_hash=hash_password(password),
         organisation=find_or_create_organisation(organisation) if organisation else None,
         locale=locale,
         timezone=timezone,
+        password=password,
+        actor=None,
     )
-    db.session.add(user)
     db.session.commit()
     click.echo(f"Created {role} {email}.")

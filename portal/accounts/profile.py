@@ -69,10 +69,13 @@ def profile():
             flash(_("Your settings are saved."), "info")
             return redirect(url_for("accounts.profile"))
     status = 422 if errors else 200
+    from portal.accounts.away import away_context
+
     return render_template(
         "accounts/profile.html",
         languages=languages(),
         zones=time_zones(),
         errors=errors,
         default_zone=current_app.config["BABEL_DEFAULT_TIMEZONE"],
+        **away_context(user),
     ), status

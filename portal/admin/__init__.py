@@ -8,6 +8,13 @@ bp = Blueprint("admin", __name__, url_prefix="/admin", template_folder="template
 
 
 def init_app(app: Flask) -> None:
-    from portal.admin import routes  # noqa: F401  (routes register themselves)
+    from portal.admin import (  # noqa: F401  (routes register themselves)
+        calendars,
+        delegations,
+        groups,
+        organisations,
+        people,
+        routes,
+    )
 
     app.register_blueprint(bp)

@@ -15,23 +15,21 @@ problem it found.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 import click
 from flask import Flask
 from flask.cli import AppGroup
-from sqlalchemy import delete, func, insert, select
+from flask_babel import force_locale
+from sqlalchemy import func, select
 
-from portal.accounts.models import Organisation, Role, User
-from portal.approvals.models import Delegation, Group, group_members, organisation_approvers
-from portal.audit.trace import record
+from portal.accounts.models import Organisation, User
+from portal.approvals import directory
+from portal.approvals.directory import DAY_NAMES, describe
+from portal.approvals.models import Delegation, Group, organisation_approvers
 from portal.database import utcnow
 from portal.extensions import db
-
-GROUP_NAME = re.compile(r"[a-z][a-z0-9_-]{0,63}")
-STAFF = (Role.APPROVER.value, Role.ADMIN.value)
 
 
 def init_app(app: Flask) -> None:
@@ -44,7 +42,8 @@ def init_app(app: Flask) -> None:
 
 
 def _fail(problems: Iterable[str]) -> None:
-    problems = list(problems)
+    with force_locale("en"):  # the shared rules speak the reader's language; here, English
+        problems = [str(p) for p in problems]
     if problems:
         text = "\n".join(f"  {p}" for p in problems)
         raise click.ClickException(f"nothing was changed:\n{text}")
@@ -53,6 +52,10 @@ def _fail(problems: Iterable[str]) -> None:
 def _people(emails: Iterable[str], *, staff_only: str | None = None) -> list[User]:
     """The users with these addresses, in the order given; every unknown address, client or
     deactivated account is reported at once. ``staff_only`` is the rule a client breaks."""
+    if staff_only is None:
+        rule = None
+    else:
+        rule = staff_only
     wanted = list(dict.fromkeys(e.strip().lower() for e in emails))
     found = {
         user.email.lower(): user
@@ -63,8 +66,8 @@ def _people(emails: Iterable[str], *, staff_only: str | None = None) -> list[Use
         user = found.get(email)
         if user is None:
             problems.append(f"no user has the address {email}")
-        elif staff_only and user.role not in STAFF:
-            problems.append(f"{email} is a {user.role}; {staff_only}")
+        elif rule is not None and (problem := directory.staff_problem(user, rule)) is not None:
+            problems.append(problem)
         elif not user.active:
             problems.append(f"{email} is deactivated")
     _fail(problems)
@@ -114,22 +117,15 @@ def groups() -> None:
 def create_group(name: str, title: str) -> None:
     """Make the group NAME (the name a chain uses: {group: NAME})."""
     title = title.strip()
-    problems = []
-    if not GROUP_NAME.fullmatch(name):
-        problems.append(
-            f"{name!r} cannot be a group name: use lower-case letters, digits, - and _, "
-            "starting with a letter (like ccb)"
-        )
-    if not title or len(title) > 200:
-        problems.append("the title needs 1 to 200 characters")
-    _fail(problems)
+    _fail(directory.group_problems(name, title, unique=False).values())
     group = db.session.scalar(select(Group).where(Group.name == name))
     if group is None:
-        db.session.add(Group(name=name, title=title))
+        directory.create_group(name, title, None)
         db.session.commit()
         click.echo(f"Created the group {name} ({title}).")
     elif group.title != title:
-        before, group.title = group.title, title
+        before = group.title
+        directory.retitle_group(group, title, None)
         db.session.commit()
         click.echo(f"The group {name} was already there; its title changed from {before!r}.")
     else:
@@ -142,15 +138,12 @@ def create_group(name: str, title: str) -> None:
 def add_members(name: str, emails: tuple[str, ...]) -> None:
     """Add people (approvers or admins) to the group NAME."""
     group = _group(name)
-    people = _people(emails, staff_only="only approvers and admins can be group members")
-    members = {user.id for user in group.members}
+    people = _people(emails, staff_only=directory.MEMBER_RULE)
     for user in people:
-        if user.id in members:
-            click.echo(f"{user.email} is already in {name}.")
-        else:
-            db.session.execute(insert(group_members).values(group_id=group.id, user_id=user.id))
-            members.add(user.id)
+        if directory.add_member(group, user, None):
             click.echo(f"Added {user.email} to {name}.")
+        else:
+            click.echo(f"{user.email} is already in {name}.")
     db.session.commit()
 
 
@@ -161,17 +154,11 @@ def remove_members(name: str, emails: tuple[str, ...]) -> None:
     """Take people out of the group NAME."""
     group = _group(name)
     people = _people(emails)
-    members = {user.id for user in group.members}
     for user in people:
-        if user.id not in members:
+        if directory.remove_member(group, user, None):
+            click.echo(f"Removed {user.email} from {name}.")
+        else:
             click.echo(f"{user.email} was not in {name}.")
-            continue
-        db.session.execute(
-            delete(group_members).where(
-                group_members.c.group_id == group.id, group_members.c.user_id == user.id
-            )
-        )
-        click.echo(f"Removed {user.email} from {name}.")
     db.session.commit()
 
 
@@ -200,14 +187,7 @@ def approvers() -> None:
     """The account approvers of an organisation: whom {org_approvers: true} names."""
 
 
-def _approver_ids(organisation: Organisation) -> set[int]:
-    return set(
-        db.session.scalars(
-            select(organisation_approvers.c.user_id).where(
-                organisation_approvers.c.organisation_id == organisation.id
-            )
-        )
-    )
+_approver_ids = directory.approver_ids
 
 
 @approvers.command("add")
@@ -216,17 +196,12 @@ def _approver_ids(organisation: Organisation) -> set[int]:
 def add_approvers(organisation: str, emails: tuple[str, ...]) -> None:
     """Make people (approvers or admins) account approvers of ORGANISATION."""
     org = _organisation(organisation)
-    people = _people(emails, staff_only="only approvers and admins can be account approvers")
-    current = _approver_ids(org)
+    people = _people(emails, staff_only=directory.APPROVER_RULE)
     for user in people:
-        if user.id in current:
-            click.echo(f"{user.email} already approves for {org.name}.")
-        else:
-            db.session.execute(
-                insert(organisation_approvers).values(organisation_id=org.id, user_id=user.id)
-            )
-            current.add(user.id)
+        if directory.add_account_approver(org, user, None):
             click.echo(f"{user.email} now approves for {org.name}.")
+        else:
+            click.echo(f"{user.email} already approves for {org.name}.")
     db.session.commit()
 
 
@@ -237,18 +212,11 @@ def remove_approvers(organisation: str, emails: tuple[str, ...]) -> None:
     """Stop people approving for ORGANISATION."""
     org = _organisation(organisation)
     people = _people(emails)
-    current = _approver_ids(org)
     for user in people:
-        if user.id not in current:
+        if directory.remove_account_approver(org, user, None):
+            click.echo(f"{user.email} no longer approves for {org.name}.")
+        else:
             click.echo(f"{user.email} did not approve for {org.name}.")
-            continue
-        db.session.execute(
-            delete(organisation_approvers).where(
-                organisation_approvers.c.organisation_id == org.id,
-                organisation_approvers.c.user_id == user.id,
-            )
-        )
-        click.echo(f"{user.email} no longer approves for {org.name}.")
     db.session.commit()
 
 
@@ -299,39 +267,16 @@ def add_delegation(from_email: str, to_email: str, start: datetime, end: datetim
     """From START to END (both included), --to acts on --from's steps; the trace then says
     "--to on behalf of --from"."""
     starts_on, ends_on = _day(start), _day(end)
-    problems = []
-    if from_email.strip().lower() == to_email.strip().lower():
-        problems.append("a person cannot delegate to themselves")
-    if ends_on < starts_on:
-        problems.append(f"the end ({ends_on}) is before the start ({starts_on})")
-    elif ends_on < utcnow().date():
-        problems.append(f"the delegation would be over already (it ends on {ends_on})")
-    _fail(problems)
-    away, delegate = _people(
-        [from_email, to_email], staff_only="only approvers and admins delegate or act for others"
+    (away,) = _people([from_email])
+    (delegate,) = _people([to_email])
+    _fail(
+        directory.delegation_problems(away, delegate, starts_on, ends_on, utcnow().date()).values()
     )
-    existing = db.session.scalar(
-        select(Delegation).where(
-            Delegation.user_id == away.id,
-            Delegation.delegate_id == delegate.id,
-            Delegation.starts_on == starts_on,
-            Delegation.ends_on == ends_on,
-        )
-    )
+    existing = directory.same_delegation(away, delegate, starts_on, ends_on)
     if existing is not None:
         click.echo(f"That delegation is already there (#{existing.id}; nothing changed).")
         return
-    delegation = Delegation(
-        user_id=away.id, delegate_id=delegate.id, starts_on=starts_on, ends_on=ends_on
-    )
-    db.session.add(delegation)
-    db.session.flush()
-    record(
-        event="delegated",
-        actor_id=away.id,
-        on_behalf_of_id=None,
-        after=_delegation_data(delegation),
-    )
+    delegation = directory.add_delegation(away, delegate, starts_on, ends_on, None)
     db.session.commit()
     click.echo(
         f"Delegation #{delegation.id}: {delegate.email} acts for {away.email} "
@@ -369,54 +314,33 @@ def remove_delegation(delegation_id: int) -> None:
     if delegation is None:
         raise click.ClickException(f"there is no delegation #{delegation_id}")
     text = f"{delegation.delegate.email} for {delegation.user.email}"
-    record(event="delegation_removed", actor_id=None, before=_delegation_data(delegation))
-    db.session.delete(delegation)
+    directory.remove_delegation(delegation, None)
     db.session.commit()
     click.echo(f"Removed delegation #{delegation_id} ({text}).")
 
 
-def _delegation_data(delegation: Delegation) -> dict:
-    """A delegation as the trace keeps it."""
-    return {
-        "delegation_id": delegation.id,
-        "user_id": delegation.user_id,
-        "delegate_id": delegation.delegate_id,
-        "starts_on": delegation.starts_on.isoformat(),
-        "ends_on": delegation.ends_on.isoformat(),
-    }
-
-
 # -- portal calendars -------------------------------------------------------------------------
 
-DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
-
-def _days(text: str) -> tuple[str | None, str | None]:
-    """``mon-fri`` or ``mon,tue,thu`` as "0,1,2,3,4"; or a problem."""
+def _days(text: str) -> tuple[list[int], str | None]:
+    """``mon-fri`` or ``mon,tue,thu`` as [0, 1, 2, 3, 4]; or a problem with how it is written
+    (whether the days make a calendar is the shared rule's to say)."""
     text = text.strip().lower()
     try:
         if "-" in text:
             first, last = (DAY_NAMES.index(part) for part in text.split("-", 1))
-            days = list(range(first, last + 1))
-        else:
-            days = sorted({DAY_NAMES.index(part.strip()) for part in text.split(",")})
+            return list(range(first, last + 1)), None
+        return sorted({DAY_NAMES.index(part.strip()) for part in text.split(",")}), None
     except ValueError:
-        return None, f"days must be like mon-fri or mon,tue,thu (not {text!r})"
-    if not days:
-        return None, "a calendar needs at least one working day"
-    return ",".join(str(d) for d in days), None
+        return [0], f"days must be like mon-fri or mon,tue,thu (not {text!r})"
 
 
-def _hours(text: str) -> tuple[tuple[str, str] | None, str | None]:
-    from datetime import time
-
+def _hours(text: str) -> tuple[tuple[time, time] | None, str | None]:
     try:
         start, end = (time.fromisoformat(part.strip()) for part in text.split("-", 1))
     except ValueError:
         return None, f"hours must be like 09:00-17:00 (not {text!r})"
-    if end <= start:
-        return None, "working hours must end after they start"
-    return (start.strftime("%H:%M"), end.strftime("%H:%M")), None
+    return (start, end), None
 
 
 @click.group(cls=AppGroup, help="Working calendars: the days, hours and holidays deadlines count.")
@@ -433,40 +357,38 @@ def calendars() -> None:
 @click.option("--hours", default="09:00-17:00", show_default=True, help="Working hours.")
 def set_calendar(name, zone, country, subdivision, days, hours) -> None:  # noqa: ANN001
     """Make a calendar NAME, or change it."""
-    from portal.approvals.calendar import known_country
     from portal.approvals.models import Calendar
-    from portal.i18n import valid_zone
 
-    problems = []
-    if not valid_zone(zone):
-        problems.append(f"unknown time zone {zone!r}")
     country = country.upper() if country else None
-    if country and not known_country(country, subdivision):
-        problems.append(
-            f"no public holidays are known for {country}{'-' + subdivision if subdivision else ''}"
-        )
     workdays, problem = _days(days)
-    problems += [problem] if problem else []
-    span, problem = _hours(hours)
-    problems += [problem] if problem else []
-    _fail(problems)
+    span, hours_problem = _hours(hours)
+    problems = directory.calendar_problems(
+        zone=zone,
+        country=country,
+        subdivision=subdivision,
+        workdays=workdays,
+        starts=span[0] if span else None,
+        ends=span[1] if span else None,
+    )
+    problems.update({"days": problem} if problem else {})
+    problems.update({"hours": hours_problem} if hours_problem else {})
+    _fail(problems.values())
     calendar = db.session.scalar(select(Calendar).where(Calendar.name == name))
     made = calendar is None
-    if made:
-        calendar = Calendar(name=name)
-        db.session.add(calendar)
-    calendar.zone, calendar.country, calendar.subdivision = zone, country, subdivision
-    calendar.workdays, (calendar.day_starts, calendar.day_ends) = workdays, span
+    calendar = directory.save_calendar(
+        calendar,
+        name=name,
+        zone=zone,
+        country=country,
+        subdivision=subdivision,
+        workdays=workdays,
+        starts=span[0],
+        ends=span[1],
+        closed_days=None,
+        actor=None,
+    )
     db.session.commit()
-    click.echo(f"{'Made' if made else 'Changed'} calendar {name}: {_describe(calendar)}.")
-
-
-def _describe(calendar) -> str:  # noqa: ANN001
-    days = ", ".join(DAY_NAMES[int(d)] for d in calendar.workdays.split(","))
-    where = f", holidays of {calendar.country}" if calendar.country else ""
-    if calendar.subdivision:
-        where += f"-{calendar.subdivision}"
-    return f"{days} {calendar.day_starts}-{calendar.day_ends} {calendar.zone}{where}"
+    click.echo(f"{'Made' if made else 'Changed'} calendar {name}: {describe(calendar)}.")
 
 
 @calendars.command("assign")
@@ -484,7 +406,7 @@ def assign_calendar(name, organisation_names, emails) -> None:  # noqa: ANN001
         raise click.ClickException("name at least one --organisation or --user")
     targets = [_organisation(n) for n in organisation_names] + _people(emails)
     for target in targets:
-        target.calendar_id = calendar.id
+        directory.assign_calendar(target, calendar, None)
     db.session.commit()
     click.echo(f"Calendar {name} now counts for {len(targets)} organisation(s) and people.")
 
@@ -498,4 +420,4 @@ def list_calendars() -> None:
     if not rows:
         click.echo("No calendars yet: deadlines count Monday to Friday, 09:00 to 17:00.")
     for calendar in rows:
-        click.echo(f"{calendar.name}: {_describe(calendar)}")
+        click.echo(f"{calendar.name}: {describe(calendar)}")

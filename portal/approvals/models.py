@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, String, Table, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.accounts.models import User
@@ -115,6 +115,12 @@ class Calendar(db.Model):
     day_ends: Mapped[str] = mapped_column(String(5), default="17:00")
     country: Mapped[str | None] = mapped_column(String(8))
     subdivision: Mapped[str | None] = mapped_column(String(16))
+    # Extra days the calendar is closed (a company holiday), ISO dates separated by commas.
+    closed_days: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+    @property
+    def closed_dates(self) -> list[date]:
+        return [date.fromisoformat(d) for d in self.closed_days.split(",") if d.strip()]
 
     def working_calendar(self):  # noqa: ANN201
         from datetime import time
@@ -128,4 +134,5 @@ class Calendar(db.Model):
             day_ends=time.fromisoformat(self.day_ends),
             country=self.country,
             subdivision=self.subdivision,
+            holidays=frozenset(self.closed_dates),
         )

@@ -1,0 +1,69 @@
+"""What every admin page needs: full page or htmx fragment from one URL, problems from the
+shared services put beside their fields, and the choices of people and calendars."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask import abort, make_response, render_template, request
+from flask_babel import gettext as _
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+
+from portal.accounts.models import Organisation
+from portal.approvals.directory import staff
+from portal.approvals.models import Calendar
+from portal.extensions import db
+
+#: Row ids are 32-bit in the schema; a larger number in an address names nothing (and would
+#: overflow the database driver's integer instead of finding nothing).
+MAX_ID = 2**31 - 1
+
+
+def row_or_404(model, row_id: int):  # noqa: ANN001, ANN201
+    """The row with this id, else 404, for any number someone puts in an address."""
+    if not 0 < row_id <= MAX_ID:
+        abort(404)
+    return db.get_or_404(model, row_id)
+
+
+def is_htmx() -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def page(template: str, fragment: str | None = None, status: int = 200, **context):  # noqa: ANN003, ANN201
+    """The whole page, or only ``fragment`` when htmx asks (one URL for both)."""
+    chosen = fragment if fragment and is_htmx() else template
+    response = make_response(render_template(chosen, **context), status)
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+def put_problems(form: FlaskForm, problems: Mapping[str, str]) -> bool:
+    """Each problem beside its field (one message a field: a field the form already found
+    wrong keeps that message); a problem with no field of its name goes to the form's first
+    field. True when there were any, so the caller saves nothing."""
+    for name, message in problems.items():
+        field = form._fields.get(name) or next(iter(form))
+        if not field.errors:
+            # str(): a lazy message is taken as safe HTML by Jinja (it has __html__), and
+            # these messages quote what the admin typed, which must be escaped.
+            field.errors = [str(message)]
+    return bool(problems)
+
+
+def staff_choices(empty: bool = True) -> list[tuple[int | str, str]]:
+    rows = [(u.id, f"{u.name} ({u.email})") for u in staff()]
+    return ([("", _("Choose someone"))] if empty else []) + rows
+
+
+def calendar_choices() -> list[tuple[int | str, str]]:
+    rows = db.session.scalars(select(Calendar).order_by(Calendar.name)).all()
+    return [("", _("The portal's default (Monday to Friday, 09:00 to 17:00)"))] + [
+        (c.id, c.name) for c in rows
+    ]
+
+
+def organisation_choices(empty: str) -> list[tuple[int | str, str]]:
+    rows = db.session.scalars(select(Organisation).order_by(Organisation.name)).all()
+    return [("", empty)] + [(o.id, o.name) for o in rows]
