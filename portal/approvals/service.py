@@ -399,7 +399,8 @@ def _sync_tasks(change, chain, state, *, new_request: bool = False) -> list[Task
     for step_name, user_id in new:
         step = chain.step(step_name)
         task = Task(request_id=change.id, step=step_name, kind=step.kind, user_id=user_id)
-        task.user = people.get(user_id)  # kept with the task, so telling them needs no query
+        if user_id in people:  # kept with the task, so telling them needs no query
+            task.user = people[user_id]
         _start_clock(task, step, people.get(user_id), now)
         db.session.add(task)
         created.append(task)
