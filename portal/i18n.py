@@ -167,8 +167,20 @@ def admin_text(texts, default_language: str = "en") -> str:  # noqa: ANN001
     return localize(texts or {}, str(get_locale()), default_language)
 
 
+def _lazy_strings_are_text() -> None:
+    """Flask-Babel's lazy strings call themselves HTML (``__html__`` returns the text as it
+    is), so ``_l("Group %(name)s exists", name=typed)`` would reach a page unescaped. The
+    portal's messages hold no markup: a lazy string is text and Jinja escapes it."""
+    from flask_babel.speaklater import LazyString
+    from markupsafe import escape
+
+    LazyString.__html__ = lambda self: str(escape(str(self)))
+
+
 def init_app(app: Flask) -> None:
     from portal import PROJECT_ROOT
+
+    _lazy_strings_are_text()
 
     babel.init_app(
         app,

@@ -152,3 +152,13 @@ def test_times_in_lists_read_exactly_as_babel_writes_them(app):
                         aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
                         expected = f"{format_datetime(aware, format)} {zone_abbreviation(aware)}"
                         assert local_time(moment, format) == expected, (language, zone, format)
+
+
+def test_a_lazy_message_with_typed_text_in_it_is_escaped_on_a_page(app_ctx):
+    from flask import render_template_string
+    from flask_babel import lazy_gettext as _l
+
+    message = _l("%(email)s is deactivated", email='<script>alert(1)</script>"')
+    page = render_template_string("<p>{{ message }}</p>", message=message)
+    assert "<script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&#34; is deactivated" in page

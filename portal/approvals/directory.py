@@ -16,7 +16,7 @@ from datetime import date, time
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, insert, select
 
-from portal.accounts.models import Organisation, Role, User
+from portal.accounts.models import ROLE_LABELS, Organisation, Role, User
 from portal.approvals.models import (
     Calendar,
     Delegation,
@@ -122,7 +122,8 @@ def remove_member(group: Group, user: User, actor: User | None) -> bool:
 def staff_problem(user: User, rule: str) -> str | None:
     """Why this person cannot be given a part that only staff take (``rule`` says which)."""
     if user.role not in STAFF:
-        return _l("%(email)s is a %(role)s; %(rule)s", email=user.email, role=user.role, rule=rule)
+        role = ROLE_LABELS.get(Role(user.role), user.role)
+        return _l("%(email)s is a %(role)s; %(rule)s", email=user.email, role=role, rule=rule)
     if not user.active:
         return _l("%(email)s is deactivated", email=user.email)
     return None

@@ -138,7 +138,7 @@ def test_an_admin_sets_a_delegation_and_ends_it_early(app, admin, accounts):
     made = admin.post("/admin/delegations/", form, page="/admin/")
     assert made.status_code == 302
     page = admin.text("/admin/delegations/")
-    now = page.split("<h2>Now</h2>", 1)[1].split("<h2>", 1)[0]
+    now = page.split("<h2>Under way</h2>", 1)[1].split("<h2>", 1)[0]
     assert "Bo Approver" in now and "Chen Approver" in now
     again = admin.post("/admin/delegations/", form, page="/admin/")
     assert again.status_code == 422 and "already there" in _error(again, "delegate_id")
