@@ -14,7 +14,13 @@ from flask_babel import gettext
 from portal.designer import editing
 from portal.designer.posted import condition_candidates
 from portal.forms.builder import build_form_class
-from portal.forms.definition import DefinitionError, FieldTypeRules, Problem, localize
+from portal.forms.definition import (
+    DefinitionError,
+    FieldTypeRules,
+    Problem,
+    allowed_keys,
+    localize,
+)
 from portal.forms.entry import FieldView, entry_context
 from portal.forms.service import Definition, check_definition, field_rules, field_types
 
@@ -61,21 +67,24 @@ def slot_paths(data: Mapping) -> list[str]:
     for i, item in enumerate(editing.fields_of(dict(data)) if isinstance(data, Mapping) else []):
         base = f"fields[{i}]"
         paths.append(base)
-        paths += [f"{base}.{key}" for key in _FIELD_SLOTS]
-        if isinstance(item, Mapping):
-            type_rules = rules.get(item.get("type"))
-            if type_rules is not None:
-                paths += [f"{base}.{key}" for key in sorted(type_rules.extra_keys)]
+        paths += [f"{base}.{key}" for key in ("name", "type", "label", "help", "visible_if")]
+        if not isinstance(item, Mapping):
+            continue
+        type_rules = rules.get(item.get("type"))
+        if type_rules is not None:
+            shown = set(allowed_keys(type_rules)) & set(_SHOWN_KEYS)
+            paths += [f"{base}.{key}" for key in _SHOWN_KEYS if key in shown]
             options = item.get("options")
-            if isinstance(options, list):
+            if "options" in shown and isinstance(options, list):
                 paths += [f"{base}.options[{j}]" for j in range(len(options))]
     return paths
 
 
-_FIELD_SLOTS = (
-    "name", "type", "label", "help", "placeholder", "required", "default", "options",
-    "min", "max", "min_length", "max_length", "pattern", "visible_if", "multiple",
+_SHOWN_KEYS = (
+    "placeholder", "required", "options", "min", "max", "min_length", "max_length", "pattern",
+    "multiple", "currencies", "default_currency", "accept", "max_files", "max_size_mb",
 )  # fmt: skip
+"""The keys beyond the common ones that the editor has an input (and a message slot) for."""
 
 
 def slot_for(path: str, slots: list[str]) -> str:

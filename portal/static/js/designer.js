@@ -4,6 +4,10 @@
   "use strict";
   var dragged = null;
 
+  // htmx carries an element's style attribute over a redraw; under this portal's
+  // Content-Security-Policy (no inline style) that is refused, so carry classes only.
+  if (window.htmx) { window.htmx.config.attributesToSettle = ["class", "width", "height"]; }
+
   function rowOf(node) {
     return node && node.closest ? node.closest(".field-row") : null;
   }
