@@ -208,7 +208,8 @@ def _apply_condition(definition, index, field, data, p, rules) -> None:  # noqa:
         field.pop("visible_if", None)
     elif mode == "advanced":
         if p + "visible_if" in data:
-            editing.set_key(field, "visible_if", data.get(p + "visible_if", "").strip())
+            text = data.get(p + "visible_if", "").replace("\r\n", "\n")
+            editing.set_key(field, "visible_if", text if text.strip() else None)
         elif not field.get("visible_if"):
             field["visible_if"] = ""  # an empty box to write in; the loader says what it needs
     elif mode == "simple":
@@ -221,7 +222,10 @@ def _apply_condition(definition, index, field, data, p, rules) -> None:  # noqa:
         target = next((c for c in candidates if c["name"] == chosen), {})
         target_rules = rules.get(target.get("type"))
         numeric = bool(target_rules and target_rules.bounds == "number")
-        source = editing.condition_source(chosen, operator, data.get(p + "cond_value", ""), numeric)
+        value = data.get(p + "cond_value", "")
+        if editing.simple_condition(field.get("visible_if")) == (chosen, operator, value):
+            return  # the same test as written: keep the admin's own spelling of it
+        source = editing.condition_source(chosen, operator, value, numeric)
         editing.set_key(field, "visible_if", source)
 
 
