@@ -181,7 +181,10 @@ def _apply_extras(field: dict, data: FormData, p: str, type_rules) -> None:  # n
     if "default_currency" in extra and p + "default_currency" in data:
         editing.set_key(field, "default_currency", data.get(p + "default_currency", "").strip())
     if "accept" in extra and p + "accept_shown" in data:
-        editing.set_key(field, "accept", [k for k in data.getlist(p + "accept") if k])
+        chosen = [k for k in data.getlist(p + "accept") if k]
+        before = field.get("accept") if isinstance(field.get("accept"), list) else []
+        kept = [k for k in before if k in chosen]  # the admin's order, then new kinds
+        editing.set_key(field, "accept", kept + [k for k in chosen if k not in kept])
     if "max_files" in extra and p + "max_files" in data:
         editing.set_key(field, "max_files", editing.parse_whole(data.get(p + "max_files", "")))
     if "max_size_mb" in extra and p + "max_size_mb" in data:

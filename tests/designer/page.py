@@ -69,7 +69,11 @@ class _FormReader(HTMLParser):
                 self.values.append(self.select_first)
             self.select = None
         elif tag == "textarea" and self.textarea is not None:
-            text = self.textarea_text[1:] if self.textarea_text.startswith("\n") else self.textarea_text
+            text = (
+                self.textarea_text[1:]
+                if self.textarea_text.startswith("\n")
+                else self.textarea_text
+            )
             self.values.append((self.textarea, text))
             self.textarea = None
         elif tag == "form":

@@ -202,7 +202,13 @@ def test_the_difference_names_fields_added_removed_changed_and_moved():
     new["chain"] = {"steps": [{"name": "review", "kind": "task"}, {"name": "done", "kind": "task"}]}
     found = difference(old, new)
     kinds = {(c.kind, c.name) for c in found.fields}
-    assert kinds == {("added", "d"), ("changed", "b"), ("removed", "a"), ("moved", "c"), ("moved", "b")}
+    assert kinds == {
+        ("added", "d"),
+        ("changed", "b"),
+        ("removed", "a"),
+        ("moved", "c"),
+        ("moved", "b"),
+    }
     changed = next(c for c in found.fields if c.kind == "changed")
     assert changed.keys == ("label.de", "required")
     assert found.form == ["number_prefix"]
