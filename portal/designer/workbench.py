@@ -34,6 +34,8 @@ class Checked:
     definition: Definition | None
     problems: list[Problem] = field(default_factory=list)
     by_slot: dict[str, list[str]] = field(default_factory=dict)
+    messages: list[tuple[str, str]] = field(default_factory=list)
+    """Every problem as (path, message in the reader's language), in document order."""
 
     def at(self, slot: str) -> list[str]:
         return self.by_slot.get(slot, [])
@@ -57,7 +59,8 @@ def check(data: dict, extra: list[Problem] | None = None) -> Checked:
         if slot == GENERAL and problem.path:
             message = f"{problem.path}: {message}"
         by_slot.setdefault(slot, []).append(message)
-    return Checked(definition, problems, by_slot)
+    messages = [(problem.path, problem.message(gettext)) for problem in problems]
+    return Checked(definition, problems, by_slot, messages)
 
 
 def slot_paths(data: Mapping) -> list[str]:
