@@ -108,3 +108,10 @@ def elements(html: str) -> list[tuple[str, list[tuple[str, str | None]]]]:
     parser = _Elements()
     parser.feed(html)
     return parser.elements
+
+
+def text_of(html: str) -> str:
+    """The page's text as a reader sees it (entities decoded, tags gone)."""
+    parser = _Elements()
+    parser.feed(html)
+    return "".join(parser.texts)
