@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 import portal.forms.templates_library as library
 from portal.accounts.models import Role, User
+from portal.approvals import engine
 from portal.approvals.models import Group, Task, organisation_approvers
 from portal.extensions import db
 from portal.forms.definition import parse_definition_text
@@ -248,3 +249,223 @@ def test_a_client_submits_it_and_its_chain_starts(app, client, accounts, workspa
     assert workspace["dana"] not in {task.user_id for task in tasks}
     first = definition["chain"]["steps"][0]
     assert {task.step for task in tasks} <= {s["name"] for s in first.get("parallel", [first])}
+
+
+# --- each chain fits its process -------------------------------------------------------------
+
+PEOPLE = {
+    ("role", "approver"): [10, 11],
+    ("role", "admin"): [12],
+    ("group", "ccb"): [10, 11, 12],
+    ("org_approvers", True): [20],
+}
+VERB = {"approval": "approve", "task": "done", "confirmation": "confirm", "feedback": "feedback"}
+
+
+def walk(name: str, answers: dict) -> list[str]:
+    """The steps a request with these answers goes through when everyone says yes, in
+    order, with the pure engine: the route the chain takes."""
+    chain = check_definition(load_template(name)).chain
+    ctx = engine.Context(
+        requester_id=1, answers=answers, resolve=lambda rule: PEOPLE[(rule.name, rule.params)]
+    )
+    outcome = engine.start(chain, ctx)
+    route = []
+    for _ in range(200):
+        route += [e.step for e in outcome.events if e.kind == "step_started"]
+        assert not [e for e in outcome.events if e.kind == "step_blocked"], route
+        state = outcome.state
+        if state.finished:
+            assert state.status == "completed"
+            return route
+        name_, step = next(
+            (n, st) for n, st in state.steps.items() if st.status == "active" and st.assignees
+        )
+        kind = chain.step(name_).kind
+        who = next(a for a in step.assignees if a not in step.votes)
+        action = engine.Action(
+            step=name_,
+            verb=VERB[kind],
+            actor_id=who,
+            revision=state.revision,
+            data={"rating": 5} if kind == "feedback" else {},
+        )
+        outcome = engine.act(chain, state, action, ctx)
+    raise AssertionError(f"the chain did not finish: {route}")
+
+
+STANDARD = ["analysis", "review", "confirmation", "plan_adjustment", "implementation", "feedback"]
+ROUTES = [
+    # The standard seven-step process: a high impact goes to the board instead of one reviewer.
+    ("change-request-template", {"impact_cost": "low"}, STANDARD),
+    (
+        "change-request-template",
+        {"impact_risk": "high"},
+        ["analysis", "ccb_review", *STANDARD[2:]],
+    ),
+    ("scope-change", {"impact_time": "medium"}, STANDARD),
+    ("scope-change", {"impact_cost": "high"}, ["analysis", "ccb_review", *STANDARD[2:]]),
+    (
+        "feature-request",
+        {"business_value": "high"},
+        ["analysis", "review", "confirmation", "planning", "development", "feedback"],
+    ),
+    # A critical bug in production needs an emergency go-ahead; others do not.
+    (
+        "bug-report",
+        {"severity": "critical", "environment": "production"},
+        ["triage", "emergency_fix", "fix", "verification", "feedback"],
+    ),
+    (
+        "bug-report",
+        {"severity": "critical", "environment": "test"},
+        ["triage", "fix", "verification", "feedback"],
+    ),
+    # Manager, then security, then the grant.
+    (
+        "access-request",
+        {"access_level": "read"},
+        ["manager_approval", "security_approval", "grant_access", "access_check"],
+    ),
+    # Personal data (or maybe personal data) needs a data protection review.
+    (
+        "data-export-request",
+        {"personal_data": "unsure"},
+        ["data_owner_approval", "privacy_review", "export", "receipt"],
+    ),
+    (
+        "data-export-request",
+        {"personal_data": "no"},
+        ["data_owner_approval", "export", "receipt"],
+    ),
+    # The cost's share of the budget routes it: over 15 % or unbudgeted goes to the board.
+    (
+        "cost-approval",
+        {"budget_share": "4", "budgeted": "yes"},
+        ["finance_check", "approval", "booking"],
+    ),
+    (
+        "cost-approval",
+        {"budget_share": "16", "budgeted": "yes"},
+        ["finance_check", "board_approval", "booking"],
+    ),
+    (
+        "cost-approval",
+        {"budget_share": "2", "budgeted": "no"},
+        ["finance_check", "board_approval", "booking"],
+    ),
+    # Weeks moved: three or less stays with the reviewer, more goes to the board.
+    (
+        "schedule-change",
+        {"shift_weeks": 3},
+        ["analysis", "review", "confirmation", "plan_adjustment"],
+    ),
+    (
+        "schedule-change",
+        {"shift_weeks": 5},
+        ["analysis", "ccb_review", "confirmation", "plan_adjustment"],
+    ),
+    (
+        "incident-follow-up",
+        {"requested": ["root_cause", "service_credit"]},
+        [
+            "root_cause_analysis",
+            "report_sign_off",
+            "service_credit",
+            "report_acceptance",
+            "corrective_actions",
+            "feedback",
+        ],
+    ),
+    (
+        "incident-follow-up",
+        {"requested": ["root_cause"]},
+        [
+            "root_cause_analysis",
+            "report_sign_off",
+            "report_acceptance",
+            "corrective_actions",
+            "feedback",
+        ],
+    ),
+    (
+        "client-onboarding",
+        {"data_migration": True},
+        [
+            "contract_check",
+            "account_setup",
+            "billing_setup",
+            "migration",
+            "kick_off",
+            "ready",
+            "feedback",
+        ],
+    ),
+    (
+        "client-onboarding",
+        {"data_migration": False},
+        ["contract_check", "account_setup", "billing_setup", "kick_off", "ready", "feedback"],
+    ),
+    # Nothing is deleted before the client confirms they have their copy.
+    (
+        "client-offboarding",
+        {"data_handling": "return_then_delete", "reason": "new_provider", "handover": True},
+        [
+            "organisation_approval",
+            "data_export",
+            "final_invoice",
+            "handover",
+            "data_received",
+            "access_removal",
+            "data_deletion",
+            "feedback",
+        ],
+    ),
+    (
+        "client-offboarding",
+        {"data_handling": "keep_archive", "reason": "cost"},
+        ["organisation_approval", "final_invoice", "access_removal", "feedback"],
+    ),
+    (
+        "contract-amendment",
+        {"value_change": "none", "amendment_types": ["scope"]},
+        ["commercial_review", "legal_review", "client_signature", "countersign"],
+    ),
+    (
+        "contract-amendment",
+        {"value_change": "none", "amendment_types": ["price"]},
+        ["commercial_review", "legal_review", "board_approval", "client_signature", "countersign"],
+    ),
+    (
+        "release-approval",
+        {"impact_risk": "medium", "downtime": "short"},
+        ["readiness_check", "release_approval", "window_confirmation", "deployment", "feedback"],
+    ),
+    (
+        "release-approval",
+        {"impact_risk": "low", "downtime": "planned"},
+        ["readiness_check", "ccb_approval", "window_confirmation", "deployment", "feedback"],
+    ),
+    (
+        "purchase-request",
+        {"size": "medium", "budgeted": "yes"},
+        ["budget_holder_approval", "ordering", "delivery_confirmation"],
+    ),
+    (
+        "purchase-request",
+        {"size": "large", "budgeted": "yes"},
+        ["budget_holder_approval", "finance_approval", "ordering", "delivery_confirmation"],
+    ),
+    ("satisfaction-survey", {"overall": "2"}, ["acknowledgement"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "answers", "route"), ROUTES, ids=[f"{r[0]}-{i}" for i, r in enumerate(ROUTES)]
+)
+def test_the_chain_routes_as_the_process_asks(app_ctx, name, answers, route):
+    assert walk(name, answers) == route
+
+
+def test_every_template_has_a_route_checked():
+    assert {route[0] for route in ROUTES} == set(NAMES)
