@@ -14,6 +14,7 @@ import copy
 
 import yaml
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -462,3 +463,90 @@ def export_version(name: str, version_number: int):
     form = _form_or_404(name)
     version = _version_or_404(form, version_number)
     return _yaml_response(version.definition, f"{form.name}-v{version.number}.yaml")
+
+
+# --- the template gallery ---------------------------------------------------------------
+
+
+def _template_or_404(template_name: str) -> tuple:
+    """The card and the definition of a shipped template."""
+    from portal.forms.templates_library import list_templates, load_template
+
+    card = next((c for c in list_templates() if c.name == template_name), None)
+    if card is None:
+        abort(404)
+    return card, load_template(template_name)
+
+
+def _counts(data: dict) -> tuple[int, int]:
+    """How many questions (sections aside) and chain steps a definition has."""
+    from portal.designer.diff import _steps
+
+    rules = field_rules()
+    questions = [
+        f
+        for f in data.get("fields") or []
+        if isinstance(f, dict) and getattr(rules.get(f.get("type")), "has_value", True)
+    ]
+    return len(questions), len(_steps(data.get("chain") or {}))
+
+
+@bp.get("/templates")
+@admin_required
+def gallery():
+    """The ready templates, as cards in the reader's language."""
+    from portal.forms.templates_library import list_templates, load_template
+
+    locale = str(get_locale())
+    cards = []
+    for card in list_templates():
+        questions, steps = _counts(load_template(card.name))
+        cards.append(
+            {
+                "name": card.name,
+                "title": card.title_in(locale),
+                "summary": card.summary_in(locale),
+                "category": card.category_in(locale),
+                "questions": questions,
+                "steps": steps,
+            }
+        )
+    return render_template("designer/gallery.html", cards=cards)
+
+
+@bp.get("/templates/<template_name>")
+@admin_required
+def template_preview(template_name: str):
+    """One template: its card, and its form as a client would see it (read-only)."""
+    card, data = _template_or_404(template_name)
+    locale = str(get_locale())
+    definition = check_definition(data)
+    questions, steps = _counts(data)
+    chain = definition.chain
+    step_labels = []
+    if chain is not None:
+        for stage in chain.stages:
+            for step in stage.steps:
+                step_labels.append(step.label or {"en": step.name})
+    return render_template(
+        "designer/template.html",
+        card=card,
+        title=card.title_in(locale),
+        summary=card.summary_in(locale),
+        category=card.category_in(locale),
+        questions=questions,
+        steps=step_labels,
+        default_language=definition.form.default_language,
+        preview=workbench.preview(definition),
+    )
+
+
+@bp.post("/templates/<template_name>/use")
+@admin_required
+def use_template(template_name: str):
+    """An editable copy of the template, under a form name nobody uses yet."""
+    _card, data = _template_or_404(template_name)
+    draft = new_draft(data, _user(), f"template:{template_name}")
+    db.session.commit()
+    flash(_("This is your copy of the template: change anything, then publish it."), "info")
+    return redirect(url_for("designer.edit", draft_id=draft.id))
