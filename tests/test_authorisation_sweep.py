@@ -65,6 +65,8 @@ def world(app, accounts, change_request_form):
             "name": "change-request",
             "field_name": "attachments",
             "filename": "css/portal.css",
+            "version_number": 1,
+            "template_name": "feature-request",
         }
     gus = app.test_client()
     accounts.login(gus, "gus@globex.test")
