@@ -21,6 +21,7 @@ expect = pytest.importorskip(
 ).expect
 
 from tests.browser.conftest import DESKTOP  # noqa: E402
+from tests.browser.test_designer_done import settled  # noqa: E402
 
 ADA = "ada@portal.test"
 
@@ -101,6 +102,7 @@ def test_an_admin_designs_a_chain_and_simulates_it(phones, draft_id):
 
     # the simulate panel follows: a high impact goes to the board, where Bo and Chen are asked
     panel = page.locator("#simulate")
+    settled(page)  # the panel is drawn again after the last edit of the chain
     expect(panel.locator("[data-step=ccb_review]")).to_contain_text("skipped")
     panel.get_by_label("Risk").select_option("high")
     board = panel.locator("[data-step=ccb_review]")
