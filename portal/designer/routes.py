@@ -132,9 +132,19 @@ def _editor_context(draft: FormDraft, outcome: posted.Outcome | None = None) -> 
         "chain_url": _chain_url(draft),
         "announcement": _announcement(data, outcome),
         "published": _published(draft.form_name),
-        "open_names": set(request.form.getlist("open")) if request.method == "POST" else set(),
+        "open_names": _open_names(outcome),
         "file_kinds": FILE_KIND_LABELS,
     }
+
+
+def _open_names(outcome: posted.Outcome | None) -> set[str]:
+    """The questions whose editors stay open after a redraw: those the page had open, or
+    only the new one after an addition."""
+    if request.method != "POST" or (
+        outcome and outcome.announce and outcome.announce[0] == "added"
+    ):
+        return set()
+    return set(request.form.getlist("open"))
 
 
 def _published(name: str) -> Form | None:
