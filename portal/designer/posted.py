@@ -263,12 +263,7 @@ def _apply_op(definition: dict, data: FormData, rules: Mapping, labels: Labels) 
         index = int(arg)
         if verb == "remove":
             removed = editing.remove_field(definition, index)
-            return Outcome(
-                focus=min(index, len(editing.fields_of(definition)) - 1)
-                if editing.fields_of(definition)
-                else None,
-                announce=("removed", {"field": removed}),
-            )
+            return Outcome(focus_control="removed", announce=("removed", {"field": removed}))
         if verb in ("up", "down"):
             landed = editing.move_field(definition, index, index + (-1 if verb == "up" else 1))
             outcome = _moved(definition, landed)

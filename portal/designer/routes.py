@@ -112,13 +112,17 @@ def _chain_url(draft: FormDraft) -> str | None:
 def _editor_context(draft: FormDraft, outcome: posted.Outcome | None = None) -> dict:
     data = draft.definition
     checked = workbench.check(data, _name_problems(draft, data))
+    languages = workbench.languages_of(data, available_locales())
+    wanted = request.form.get("preview_lang") if request.method == "POST" else None
+    locale = wanted if wanted in languages else None
     return {
         "draft": draft,
         "data": data,
         "checked": checked,
-        "preview": workbench.preview(checked.definition) if checked.definition else None,
+        "preview": workbench.preview(checked.definition, locale) if checked.definition else None,
         "editors": workbench.field_editors(copy.deepcopy(data)),
-        "languages": workbench.languages_of(data, available_locales()),
+        "languages": languages,
+        "preview_lang": locale or "",
         "default_language": editing.default_language(data),
         "types": field_rules(),
         "type_labels": TYPE_LABELS,
@@ -132,9 +136,19 @@ def _editor_context(draft: FormDraft, outcome: posted.Outcome | None = None) -> 
         "chain_url": _chain_url(draft),
         "announcement": _announcement(data, outcome),
         "published": _published(draft.form_name),
-        "open_names": set(request.form.getlist("open")) if request.method == "POST" else set(),
+        "open_names": _open_names(outcome),
         "file_kinds": FILE_KIND_LABELS,
     }
+
+
+def _open_names(outcome: posted.Outcome | None) -> set[str]:
+    """The questions whose editors stay open after a redraw: those the page had open, or
+    only the new one after an addition."""
+    if request.method != "POST" or (
+        outcome and outcome.announce and outcome.announce[0] == "added"
+    ):
+        return set()
+    return set(request.form.getlist("open"))
 
 
 def _published(name: str) -> Form | None:

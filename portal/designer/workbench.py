@@ -3,6 +3,7 @@ they concern, and the preview (the real fill form, drawn from the draft's defini
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -119,13 +120,17 @@ class Preview:
     views: list[FieldView]
     form: Any
     conditions: dict[str, str]
+    locale: str = ""
 
 
-def preview(definition: Definition) -> Preview:
-    """The fill form of a checked definition, every field shown (a condition is noted)."""
+def preview(definition: Definition, locale: str | None = None) -> Preview:
+    """The fill form of a checked definition, every field shown (a condition is noted), in
+    the reader's language or in ``locale``."""
     form_def = definition.form
     types = field_types()
     ctx = entry_context(form_def)
+    if locale:
+        ctx = dataclasses.replace(ctx, locale=locale)
     wtform = build_form_class(form_def, types, ctx)(formdata=None, meta={"csrf": False})
     views = []
     for f in form_def.fields:
@@ -142,7 +147,7 @@ def preview(definition: Definition) -> Preview:
             )
         )
     conditions = {f.name: f.visible_if.source for f in form_def.fields if f.visible_if}
-    return Preview(form_def, views, SimpleNamespace(name=form_def.name), conditions)
+    return Preview(form_def, views, SimpleNamespace(name=form_def.name), conditions, ctx.locale)
 
 
 # --- the editor's view of one field -----------------------------------------------------

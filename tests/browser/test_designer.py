@@ -12,6 +12,16 @@ from portal.accounts.models import Role
 expect = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright").expect
 
 ADMIN = "ada@portal.test"
+DRAG = """([from, to]) => {
+  const data = new DataTransfer();
+  const source = document.getElementById(from), target = document.getElementById(to);
+  const fire = (element, type) => element.dispatchEvent(
+    new DragEvent(type, {bubbles: true, cancelable: true, dataTransfer: data}));
+  fire(source, "dragstart");
+  fire(target.querySelector(".row-title"), "dragover");
+  fire(target.querySelector(".row-title"), "drop");
+  fire(source, "dragend");
+}"""
 
 
 def test_an_admin_builds_and_publishes_a_form_a_client_then_sends(phones, accounts):
@@ -71,4 +81,38 @@ def test_an_admin_builds_and_publishes_a_form_a_client_then_sends(phones, accoun
     client.page.get_by_label("Which address?").fill("1 Main Street")
     client.page.get_by_role("button", name="Submit request").tap()
     expect(client.page.locator(".big-number")).to_have_text(re.compile(r"SV-\d{4}-\d{5}"))
+    phones.assert_clean()
+
+
+@pytest.mark.parametrize("device", ["iPhone 13"], ids=["desk"])  # the desk is opened below
+def test_an_admin_reorders_questions_by_dragging_on_a_desk(phones, accounts):
+    """On a desk's screen the preview stands beside the editor and a question can be
+    dragged to its place; the preview follows."""
+    from tests.browser.conftest import DESKTOP
+
+    accounts.user(ADMIN, Role.ADMIN, name="Ada")
+    admin = phones.open("admin", device=DESKTOP)
+    admin.sign_in(ADMIN)
+    page = admin.page
+    admin.go("/admin/forms/new")
+    page.get_by_label("Title").fill("Desk form")
+    page.get_by_label("Name in the address").fill("desk-form")
+    page.get_by_role("button", name="Create the form").click()
+    for kind in ("Short text", "Date", "Long text"):
+        count = page.locator(".field-row").count()
+        page.get_by_role("button", name=kind, exact=True).click()
+        expect(page.locator(".field-row")).to_have_count(count + 1)
+    preview = page.locator("#preview .field")
+    expect(preview.nth(0)).to_contain_text("Question 1")
+    editor_box = page.locator("#editor").bounding_box()
+    preview_box = page.locator("#preview").bounding_box()
+    assert preview_box["x"] > editor_box["x"] + editor_box["width"] - 1  # side by side
+    assert preview_box["width"] <= 375
+    # The drag gesture as the browser reports it to the page (Playwright's mouse cannot
+    # start a native drag reliably in headless Chromium): dragstart, dragover, drop.
+    page.evaluate(DRAG, ["row-2", "row-0"])
+    expect(page.locator("#row-0 .row-title")).to_contain_text("Question 3")
+    expect(preview.nth(0)).to_contain_text("Question 3")
+    expect(page.locator("#designer-status")).to_contain_text("moved to position 1 of 3")
+    admin.shot("dragged")
     phones.assert_clean()

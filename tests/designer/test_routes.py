@@ -212,3 +212,25 @@ def test_a_discarded_draft_is_gone(app, designer):
     token = csrf_token(designer.browser, f"/admin/forms/drafts/{draft}")
     designer.browser.post(f"/admin/forms/drafts/{draft}/discard", data={"csrf_token": token})
     assert designer.browser.get(f"/admin/forms/drafts/{draft}").status_code == 404
+
+
+def test_the_preview_shows_the_form_in_the_language_picked(designer):
+    draft = designer.create()
+    designer.post(draft, {"op": "add:text"})
+    answer = designer.post(
+        draft,
+        {"f0.label.en": "Which address?", "f0.label.de": "Welche Adresse?", "preview_lang": "de"},
+    )
+    preview = answer.get_data(as_text=True).split('id="preview"', 1)[1]
+    assert "Welche Adresse?" in preview and "Which address?" not in preview
+    assert 'lang="de"' in preview
+
+
+def test_removing_a_question_says_so_and_leaves_the_others(designer):
+    draft = designer.create()
+    designer.post(draft, {"op": "add:text"})
+    designer.post(draft, {"op": "add:date"})
+    designer.post(draft, {"f0.label.en": "Which address?"})
+    answer = designer.post(draft, {"op": "remove:0"}).get_data(as_text=True)
+    assert "Which address? removed." in answer
+    assert [f["type"] for f in designer.definition(draft)["fields"]] == ["date"]

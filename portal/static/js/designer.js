@@ -38,9 +38,8 @@
     var form = document.getElementById("editor");
     var input = document.getElementById("drag-move");
     if (form && input && from !== to) {
-      input.value = from + ":" + to;
+      input.value = from + ":" + to;  // the redrawn editor comes back with it empty
       form.requestSubmit();
-      input.value = "";
     }
   });
 
