@@ -116,3 +116,31 @@ def test_an_admin_reorders_questions_by_dragging_on_a_desk(phones, accounts):
     expect(page.locator("#designer-status")).to_contain_text("moved to position 1 of 3")
     admin.shot("dragged")
     phones.assert_clean()
+
+
+def test_the_designer_pages_have_no_serious_accessibility_problems(phones, accounts):
+    serious = pytest.importorskip("tests.browser.test_accessibility").serious
+    accounts.user(ADMIN, Role.ADMIN, name="Ada")
+    admin = phones.open("admin")
+    admin.sign_in(ADMIN)
+    page = admin.page
+    admin.go("/admin/forms/new")
+    problems = {"new form": serious(page)}
+    page.get_by_label("Title").fill("Site visit")
+    page.get_by_label("Name in the address").fill("site-visit")
+    page.get_by_role("button", name="Create the form").tap()
+    for kind in ("Short text", "One choice", "Files and photos"):
+        count = page.locator(".field-row").count()
+        page.get_by_role("button", name=kind, exact=True).tap()
+        expect(page.locator(".field-row")).to_have_count(count + 1)
+    problems["editor"] = serious(page)
+    for name, path in (
+        ("forms", "/admin/forms/"),
+        ("publish", "/admin/forms/drafts/1/publish"),
+        ("templates", "/admin/forms/templates"),
+        ("template", "/admin/forms/templates/feature-request"),
+    ):
+        admin.go(path)
+        problems[name] = serious(page)
+    left = {name: found for name, found in problems.items() if found}
+    assert not left, left
