@@ -126,4 +126,6 @@ def test_an_admin_designs_a_chain_and_simulates_it(phones, draft_id):
     expect(page.locator("#s0-name")).to_have_value("ccb_review")
     expect(page.locator("#s1-name")).to_have_value("analysis")
     ada.shot("designed")
+    serious = pytest.importorskip("tests.browser.test_accessibility").serious
+    assert not serious(page)
     phones.assert_clean()
