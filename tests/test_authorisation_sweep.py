@@ -78,6 +78,8 @@ def world(app, accounts, change_request_form):
             "delivery_id": 1,
             "setting_id": setting.id,
             **people,
+            "version_number": 1,
+            "template_name": "feature-request",
         }
     gus = app.test_client()
     accounts.login(gus, "gus@globex.test")

@@ -158,9 +158,12 @@ def condition_from_form(form: MultiDict) -> str | None:
         return text or None
     if before and edit.condition_parts(before) is None:
         return before
-    return edit.condition_text(
-        form.get("when_field") or "", form.get("when_op") or "==", form.get("when_value") or ""
-    )
+    field = form.get("when_field") or ""
+    value = form.get("when_value") or ""
+    parts = edit.condition_parts(before)
+    if parts and parts[0] != field:
+        value = ""  # another field: the value of the one before means nothing there
+    return edit.condition_text(field, form.get("when_op") or "==", value)
 
 
 def apply_step_form(

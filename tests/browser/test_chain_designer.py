@@ -21,6 +21,7 @@ expect = pytest.importorskip(
 ).expect
 
 from tests.browser.conftest import DESKTOP  # noqa: E402
+from tests.browser.test_designer_done import settled  # noqa: E402
 
 ADA = "ada@portal.test"
 
@@ -101,6 +102,7 @@ def test_an_admin_designs_a_chain_and_simulates_it(phones, draft_id):
 
     # the simulate panel follows: a high impact goes to the board, where Bo and Chen are asked
     panel = page.locator("#simulate")
+    settled(page)  # the panel is drawn again after the last edit of the chain
     expect(panel.locator("[data-step=ccb_review]")).to_contain_text("skipped")
     panel.get_by_label("Risk").select_option("high")
     board = panel.locator("[data-step=ccb_review]")
@@ -114,5 +116,16 @@ def test_an_admin_designs_a_chain_and_simulates_it(phones, draft_id):
     expect(page.locator("#s0-name")).to_have_value("ccb_review")
     page.get_by_role("button", name="Move step 1 down").click()
     expect(page.locator("#s0-name")).to_have_value("analysis")
+    # or by dragging the board onto the first step
+    # (the drag events as the browser sends them: Chromium's own drag needs a real mouse)
+    carried = page.evaluate_handle("() => new DataTransfer()")
+    page.locator("#step-1").dispatch_event("dragstart", {"dataTransfer": carried})
+    page.locator("#step-0 h3").dispatch_event("dragover", {"dataTransfer": carried})
+    page.locator("#step-0 h3").dispatch_event("drop", {"dataTransfer": carried})
+    page.locator("#step-1").dispatch_event("dragend", {"dataTransfer": carried})
+    expect(page.locator("#s0-name")).to_have_value("ccb_review")
+    expect(page.locator("#s1-name")).to_have_value("analysis")
     ada.shot("designed")
+    serious = pytest.importorskip("tests.browser.test_accessibility").serious
+    assert not serious(page)
     phones.assert_clean()

@@ -132,6 +132,16 @@ def test_the_text_box_wins_when_changed_and_an_advanced_condition_stays():
         {"when_before": "impact == 'high'", "when_text": "impact == 'high'", "when_field": ""}
     )
     assert condition_from_form(cleared) is None
+    other_field = MultiDict(
+        {
+            "when_before": "impact == 'high'",
+            "when_text": "impact == 'high'",
+            "when_field": "reason",
+            "when_op": "==",
+            "when_value": "high",
+        }
+    )
+    assert condition_from_form(other_field) == "reason == ''"
 
 
 def test_pickers_read_and_write_the_rules():

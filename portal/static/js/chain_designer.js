@@ -75,7 +75,8 @@
       var node = document.getElementById(id);
       if (!node || !box.contains(node)) { delete dirty[id]; return; }
       if (valueOf(node) !== dirty[id]) { setValue(node, dirty[id]); }
-      form = form || node.form;
+      var saves = node.form && (node.form.getAttribute("hx-trigger") || "").indexOf("change") !== -1;
+      if (saves) { form = form || node.form; } else { delete dirty[id]; }  // kept until sent
     });
     if (form) {
       form.dispatchEvent(new Event("change", { bubbles: true }));
