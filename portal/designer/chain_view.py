@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import get_locale, gettext
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from portal.accounts.models import Organisation, Role, User
@@ -27,11 +28,20 @@ from portal.approvals.impact import (
 )
 from portal.approvals.models import Group
 from portal.approvals.rules import BUILT_IN_RULES, ROLES
+from portal.approvals.views import IMPACT_LABELS
 from portal.designer import chain_editing as edit
 from portal.designer.chain_forms import Pickers, escalation_choice, pickers_for
 from portal.forms.definition import DefinitionError, localize
 from portal.forms.service import check_definition
 from portal.i18n import available_locales
+
+#: A condition on one dimension of the impact matrix, as the pickers name it.
+COMPUTED_DIMENSION_LABELS = {
+    "cost": _l("computed cost impact"),
+    "time": _l("computed time impact"),
+    "resources": _l("computed resources impact"),
+    "risk": _l("computed risk impact"),
+}
 
 STEP_SLOTS = (
     "name",
@@ -214,15 +224,13 @@ class ChainView:
     def condition_names(self) -> list[tuple[str, str, list[tuple[str, str]]]]:
         """What a condition can be about: the computed impact names, then the fields;
         each with its options (levels for the computed ones)."""
-        levels = [(level, gettext(level)) for level in LEVELS]
+        levels = [(level, str(IMPACT_LABELS[level])) for level in LEVELS]
         computed = {
             "impact": gettext("computed impact"),
             "priority": gettext("computed priority"),
         }
         for dimension in DIMENSIONS:
-            computed[f"impact_{dimension}"] = gettext(
-                "computed %(dimension)s impact", dimension=gettext(dimension)
-            )
+            computed[f"impact_{dimension}"] = str(COMPUTED_DIMENSION_LABELS[dimension])
         names = [(name, computed[name], levels) for name in COMPUTED_NAMES]
         names += [(f.name, f.label, f.options) for f in self.fields if f.name not in COMPUTED_NAMES]
         return names
