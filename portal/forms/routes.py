@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from portal.database import utcnow
 from portal.extensions import db
@@ -79,7 +80,14 @@ def autosave(name: str):
     entry = open_entry(form, draft, request.form)
     draft.answers = entry.raw
     draft.updated_at = utcnow()
-    db.session.commit()
+    nonce = draft.nonce
+    try:
+        db.session.commit()
+    except StaleDataError:  # the draft was sent (and so removed) while this save was on its way
+        db.session.rollback()
+        if already_sent(nonce) is not None:
+            return render_template("forms/_save_status.html", state="sent")
+        abort(409)
     if not typist.signed_in:
         return render_template("forms/_save_status.html", state="signed-out", draft=draft)
     check(entry, report_empty=bool(request.form.get("attempted")))

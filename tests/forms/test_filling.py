@@ -320,3 +320,55 @@ def test_two_first_saves_at_once_share_one_draft(app, dana, every_type):
     assert results == [200] * 6
     with app.app_context():
         assert len(db.session.scalars(select(Draft)).all()) == 1
+
+
+def test_a_save_overtaken_by_the_submit_says_the_request_was_sent(app, dana, every_type):
+    """The save read the draft; before it could write, another tap sent the request and the
+    draft went away. The save answers "sent" instead of failing."""
+    import threading
+
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    csrf, draft = _page_tokens(dana, "every-type")
+    dana.post(
+        "/forms/every-type/draft",
+        data={"title": "first words", "draft_token": draft},
+        headers={"HX-Request": "true", "X-CSRFToken": csrf},
+    )
+    cookie = dana.get_cookie("portal_session").value
+    other_tab = app.test_client()
+    other_tab.set_cookie("portal_session", cookie)
+
+    fired: list[bool] = []
+
+    def submit_first(session, flush_context, instances):  # noqa: ANN001
+        if not fired and any(isinstance(obj, Draft) for obj in session.dirty):
+            fired.append(True)
+            sent = []
+            tap = threading.Thread(  # another request: its own thread, session and transaction
+                target=lambda: sent.append(
+                    other_tab.post(
+                        "/forms/every-type/submit",
+                        data={**VALID, "csrf_token": csrf, "draft_token": draft},
+                    ).status_code
+                )
+            )
+            tap.start()
+            tap.join()
+            assert sent == [302]
+
+    event.listen(Session, "before_flush", submit_first)
+    try:
+        late = dana.post(
+            "/forms/every-type/draft",
+            data={**VALID, "draft_token": draft},
+            headers={"HX-Request": "true", "X-CSRFToken": csrf},
+        )
+    finally:
+        event.remove(Session, "before_flush", submit_first)
+    assert fired
+    assert late.status_code == 200
+    assert "This request has been sent." in late.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(select(Draft)) is None
