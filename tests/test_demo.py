@@ -315,7 +315,7 @@ def test_groups_refuse_bad_input_and_change_nothing(app, staff):
     assert "nothing was changed" in refused.output
     assert "no user has the address nobody@portal.test" in refused.output
     assert (
-        "dana@acme.test is a client; only approvers and admins can be group members"
+        "dana@acme.test is a Client; only approvers and admins can be group members"
         in refused.output
     )
     assert members(app, "ccb") == []  # bo was not added either
@@ -448,7 +448,7 @@ def test_a_delegate_named_on_the_command_line_decides_on_behalf(app, staff, chan
         ({"--end": "2020-01-01"}, "the end (2020-01-01) is before the start"),
         ({"--start": "2020-01-01", "--end": "2020-01-31"}, "would be over already"),
         ({"--to": "dana@acme.test"},
-         "dana@acme.test is a client; only approvers and admins delegate or act for others"),
+         "dana@acme.test is a Client; only approvers and admins delegate or act for others"),
         ({"--from": "who@portal.test"}, "no user has the address who@portal.test"),
         ({"--start": "1 May"}, "'1 May' does not match the format '%Y-%m-%d'"),
     ],

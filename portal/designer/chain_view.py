@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 
 from portal.accounts.models import Organisation, Role, User
-from portal.approvals.definition import ChainDef, load_chain
+from portal.approvals.definition import STEP_KEYS, ChainDef, load_chain
 from portal.approvals.impact import (
     BUSINESS_VALUE_FIELD,
     COMPUTED_NAMES,
@@ -43,19 +43,7 @@ COMPUTED_DIMENSION_LABELS = {
     "risk": _l("computed risk impact"),
 }
 
-STEP_SLOTS = (
-    "name",
-    "kind",
-    "label",
-    "assignees",
-    "decide",
-    "veto",
-    "when",
-    "deadline",
-    "remind_before",
-    "escalate_to",
-    "keep_approvals_on_send_back",
-)
+STEP_SLOTS = STEP_KEYS
 """The inputs a problem can be shown beside; others go at the top of the step."""
 NUMBER_TYPES = ("number", "percent", "money")
 CHOICE_TYPES = ("select", "radio", "multiselect")

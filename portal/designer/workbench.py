@@ -20,9 +20,8 @@ from portal.forms.definition import (
     FieldTypeRules,
     Problem,
     allowed_keys,
-    localize,
 )
-from portal.forms.entry import FieldView, entry_context
+from portal.forms.entry import FieldView, entry_context, field_view
 from portal.forms.service import Definition, check_definition, field_rules, field_types
 
 GENERAL = "general"
@@ -132,20 +131,7 @@ def preview(definition: Definition, locale: str | None = None) -> Preview:
     if locale:
         ctx = dataclasses.replace(ctx, locale=locale)
     wtform = build_form_class(form_def, types, ctx)(formdata=None, meta={"csrf": False})
-    views = []
-    for f in form_def.fields:
-        views.append(
-            FieldView(
-                field=f,
-                type=types[f.type],
-                bound=wtform[f.name] if f.name in wtform else None,
-                label=localize(f.label, ctx.locale, form_def.default_language),
-                help=localize(f.help, ctx.locale, form_def.default_language),
-                placeholder=localize(f.placeholder, ctx.locale, form_def.default_language),
-                visible=True,
-                condition=None,
-            )
-        )
+    views = [field_view(f, form_def, types, wtform, ctx.locale) for f in form_def.fields]
     conditions = {f.name: f.visible_if.source for f in form_def.fields if f.visible_if}
     return Preview(form_def, views, SimpleNamespace(name=form_def.name), conditions, ctx.locale)
 

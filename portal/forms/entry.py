@@ -181,6 +181,31 @@ class Entry:
         return any(v.errors for v in self.views)
 
 
+def field_view(
+    f: FieldDef,
+    form_def: FormDef,
+    types: dict[str, FieldType],
+    wtform: Any,
+    locale: str,
+    *,
+    visible: bool = True,
+    condition: str | None = None,
+    files: list[Attachment] | None = None,
+) -> FieldView:
+    """One field as the page draws it, its texts in ``locale``."""
+    return FieldView(
+        field=f,
+        type=types[f.type],
+        bound=wtform[f.name] if f.name in wtform else None,
+        label=localize(f.label, locale, form_def.default_language),
+        help=localize(f.help, locale, form_def.default_language),
+        placeholder=localize(f.placeholder, locale, form_def.default_language),
+        visible=visible,
+        condition=condition,
+        files=files or [],
+    )
+
+
 def open_entry(
     form: Form,
     draft: Draft | None,
@@ -213,21 +238,19 @@ def open_entry(
     visible = visible_names(form_def, raw)
     if files is None:
         files = draft.attachments if draft is not None else []
-    views = []
-    for f in form_def.fields:
-        views.append(
-            FieldView(
-                field=f,
-                type=types[f.type],
-                bound=wtform[f.name] if f.name in wtform else None,
-                label=localize(f.label, ctx.locale, form_def.default_language),
-                help=localize(f.help, ctx.locale, form_def.default_language),
-                placeholder=localize(f.placeholder, ctx.locale, form_def.default_language),
-                visible=f.name in visible,
-                condition=json.dumps(f.visible_if.tree) if f.visible_if else None,
-                files=[a for a in files if a.field_name == f.name],
-            )
+    views = [
+        field_view(
+            f,
+            form_def,
+            types,
+            wtform,
+            ctx.locale,
+            visible=f.name in visible,
+            condition=json.dumps(f.visible_if.tree) if f.visible_if else None,
+            files=[a for a in files if a.field_name == f.name],
         )
+        for f in form_def.fields
+    ]
     return Entry(form, form_def, wtform, raw, visible, views, ctx)
 
 
