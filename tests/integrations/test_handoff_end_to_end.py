@@ -415,3 +415,18 @@ def test_the_trello_card_follows_the_request_and_zoho_notes_each_decision_once(h
     handoff.clock.advance(7200)
     handoff.deliver_until_settled()
     assert len(handoff.zoho.notes[record_id]) == 3
+
+
+def test_a_card_that_failed_to_move_never_moves_back_behind_a_later_event(handoff):
+    """Trello fails while the request moves on twice: its deliveries still land in order,
+    so the card ends in the list of the request's latest status."""
+    handoff.trello.errors = [500]
+    number = approve_the_csv_export(handoff)
+    with handoff.app.app_context():
+        deliver_outbox()  # Trello answers 500: the approval's delivery waits for its retry
+    handoff.act(number, "confirmation", "confirm", "Fine for us.")
+    handoff.act(number, "plan_adjustment", "done", "Planned.")
+    handoff.deliver_until_settled()
+    assert handoff.status(number) == "in_progress"
+    (card,) = handoff.trello.cards.values()
+    assert card["idList"] == "listDoing"
