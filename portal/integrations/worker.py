@@ -157,17 +157,15 @@ def _earlier_unsettled():  # noqa: ANN202
     earlier, earlier_event, this_event = (
         aliased(OutboxDelivery), aliased(OutboxEvent), aliased(OutboxEvent)
     )  # fmt: skip
-    this_request = (
-        select(this_event.request_id).where(this_event.id == D.event_id).scalar_subquery()
-    )
     return exists(
         select(earlier.id)
         .join(earlier_event, earlier_event.id == earlier.event_id)
         .where(
+            this_event.id == D.event_id,  # D: the outer query's row, correlated
             earlier.setting_id == D.setting_id,
             earlier.id < D.id,
             earlier.state.in_(DUE_STATES),
-            earlier_event.request_id == this_request,
+            earlier_event.request_id == this_event.request_id,
         )
     )
 
