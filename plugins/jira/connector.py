@@ -123,12 +123,16 @@ class JiraConnector:
     @staticmethod
     def _triggers(settings: Mapping[str, Any], name: str, payload: Mapping[str, Any]) -> bool:
         """A ``step.decided`` event creates the issue only for the chosen steps and
-        decisions; any other event the admin chose creates it outright."""
+        decisions, once the step itself is decided (``step_status``); any other event the
+        admin chose creates it outright."""
         if name != "step.decided":
             return True
         steps = names(settings.get("trigger_steps", "review, ccb_review"))
         decisions = names(settings.get("trigger_decisions", "approved"))
-        return payload.get("step") in steps and decision_of(payload) in decisions
+        if payload.get("step") not in steps or decision_of(payload) not in decisions:
+            return False
+        # One vote of several leaves the step open: wait for the vote that decides it.
+        return payload.get("step_status") not in ("active", "blocked")
 
     def _fields(self, settings, payload, request_url) -> dict[str, Any]:  # noqa: ANN001
         number = str(payload.get("number") or "")

@@ -31,7 +31,8 @@ class Event:
 
     ``payload`` is plain JSON: ``number``, ``title``, ``form``, ``status``, ``impact``,
     ``priority``, ``answers``, ``url`` (the request's page), and for ``step.decided`` also
-    ``step``, ``decision``, ``actor`` and ``comment``.
+    ``step``, ``decision``, ``step_status`` (the step's status after the decision: still
+    ``active`` when a board waits for more votes), ``actor`` and ``comment``.
     """
 
     id: int

@@ -61,6 +61,8 @@ PENDING_KEY = "portal.outbox.pending"
 
 def events_for(engine_events: Iterable[Any]) -> list[tuple[str, dict[str, Any]]]:
     """The outbox events (name, extra payload) that a list of engine events makes."""
+    engine_events = list(engine_events)
+    step_status = _step_statuses(engine_events)
     found: list[tuple[str, dict[str, Any]]] = []
     for item in engine_events:
         kind = item.kind
@@ -72,11 +74,31 @@ def events_for(engine_events: Iterable[Any]) -> list[tuple[str, dict[str, Any]]]
             found.append(
                 (
                     "step.decided",
-                    {"step": item.step, "decision": DECISIONS[kind], "actor_id": item.actor_id},
+                    {
+                        "step": item.step,
+                        "decision": DECISIONS[kind],
+                        "step_status": step_status.get(item.step, "active"),
+                        "actor_id": item.actor_id,
+                    },
                 )
             )
         elif kind in CLOSINGS:
             found.append(("request.closed", {"outcome": CLOSINGS[kind], "step": item.step}))
+    return found
+
+
+def _step_statuses(engine_events: list[Any]) -> dict[str, str]:
+    """Each step's status after the action, from the step transitions it made.
+
+    One person's vote does not always decide the step (a board that needs two approvals
+    stays ``active`` after the first): ``step_status`` lets a connector act only on the
+    step's outcome (Jira makes its issue when the step is ``approved``, not at each vote).
+    """
+    found: dict[str, str] = {}
+    for item in engine_events:
+        after = getattr(item, "after", None) or {}
+        if item.step and item.kind.startswith("step_") and after.get("status"):
+            found[item.step] = str(after["status"])
     return found
 
 

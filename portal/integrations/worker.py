@@ -9,6 +9,9 @@ worker that dies leaves its lease to run out; the next worker takes the row agai
 connector finds what the dead one made (``links``, the vendor's own keys) instead of making
 it twice.
 
+A request's deliveries to one connector go out in the order of their events: a delivery
+waits while an older one of the same setting and request is still to be sent.
+
 Failures: ``RetryLater`` (429, 5xx, timeouts, a closed port) waits with exponential backoff
 and full jitter, never less than the vendor's ``Retry-After``; ``PermanentFailure`` (a 4xx,
 a missing secret) dead-letters at once; after ``PORTAL_OUTBOX_MAX_ATTEMPTS`` attempts the
@@ -30,8 +33,9 @@ from urllib.parse import urlsplit
 
 import httpx
 from flask import current_app
-from sqlalchemy import or_, select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import aliased
 
 from portal.database import utcnow
 from portal.extensions import db
@@ -136,6 +140,33 @@ def _due_condition(now: datetime):  # noqa: ANN202
         D.state.in_(DUE_STATES),
         D.next_attempt_at <= now,
         or_(D.claimed_until.is_(None), D.claimed_until <= now),
+        ~_earlier_unsettled(),
+    )
+
+
+def _earlier_unsettled():  # noqa: ANN202
+    """A SQL condition: an older delivery of the same setting for the same request is still
+    to be sent (pending, retrying, or claimed).
+
+    A request's deliveries to one connector go out in the order of their events: were the
+    approval's delivery to wait for its retry while the next event's went through, the
+    retry would move a Trello card back to the list of a status the request has left. A
+    dead delivery blocks nothing (it waits for an admin, not for time).
+    """
+    D = OutboxDelivery
+    earlier, earlier_event, this_event = (
+        aliased(OutboxDelivery), aliased(OutboxEvent), aliased(OutboxEvent)
+    )  # fmt: skip
+    return exists(
+        select(earlier.id)
+        .join(earlier_event, earlier_event.id == earlier.event_id)
+        .where(
+            this_event.id == D.event_id,  # D: the outer query's row, correlated
+            earlier.setting_id == D.setting_id,
+            earlier.id < D.id,
+            earlier.state.in_(DUE_STATES),
+            earlier_event.request_id == this_event.request_id,
+        )
     )
 
 

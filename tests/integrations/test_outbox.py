@@ -183,3 +183,22 @@ def test_the_scheduled_job_delivers_in_process(desk, httpserver, echo_app):
     scheduler.run_due({}, now=1_000_000.0)
     with echo_app.app_context():
         assert db.session.scalar(select(OutboxDelivery.state)) == "delivered"
+
+
+def test_a_vote_says_whether_it_decided_its_step():
+    """The first of a board's two approvals leaves the step active; the second approves it."""
+    from portal.approvals.engine import Event as EngineEvent
+    from portal.integrations.outbox import events_for
+
+    def vote(kind, step="ccb_review"):
+        return EngineEvent(kind, step, 7, None, None, {"vote": "approve"}, {})
+
+    first = events_for([vote("approved")])
+    assert first == [("step.decided", {"step": "ccb_review", "decision": "approved",
+                                       "step_status": "active", "actor_id": 7})]  # fmt: skip
+    completed = EngineEvent("step_completed", "ccb_review", 7, None, {"status": "active"},
+                            {"status": "approved"}, {})  # fmt: skip
+    started = EngineEvent("step_started", "confirmation", 7, None, {"status": "waiting"},
+                          {"status": "active"}, {})  # fmt: skip
+    second = events_for([vote("approved"), completed, started])
+    assert second[0][1]["step_status"] == "approved"

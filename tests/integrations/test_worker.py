@@ -178,10 +178,20 @@ def test_several_workers_deliver_each_of_many_events_exactly_once(desk, httpserv
     _many_events(desk, 40)
     errors = []
 
+    def unsettled() -> int:
+        count = db.session.scalar(
+            select(func.count(OutboxDelivery.id)).where(OutboxDelivery.state != "delivered")
+        )
+        db.session.commit()  # deliver_due starts outside any transaction
+        return count
+
     def work(n):
+        # One request's deliveries go out one after another (in the order of their
+        # events), so the workers take turns until all are out.
+        deadline = time.monotonic() + 60
         try:
             with echo_app.app_context():
-                for _ in range(20):
+                while unsettled() and time.monotonic() < deadline:
                     deliver_due(limit=5, worker=f"worker-{n}")
         except Exception as error:  # pragma: no cover - shown by the assertion below
             errors.append(error)
@@ -343,3 +353,26 @@ def test_a_connector_reaches_hosts_it_declares_and_no_other(app, desk, httpserve
         dead = db.session.scalar(select(OutboxDelivery).where(OutboxDelivery.state == "dead"))
         assert "is not a configured host for this connector" in dead.last_error
     assert len(httpserver.log) == 1
+
+
+def test_a_requests_deliveries_go_out_in_the_order_of_their_events(desk, httpserver, echo_app):
+    """The second event waits while the first is retrying, then both go, in order."""
+    seen: list[str] = []
+
+    def handler(request):
+        name = json.loads(request.get_data())["event"]
+        seen.append(name)
+        if name == "request.submitted" and seen.count(name) == 1:
+            return Response('{"message": "busy"}', 500, content_type="application/json")
+        return Response("{}", content_type="application/json")
+
+    httpserver.expect_request("/hook").respond_with_handler(handler)
+    desk.configure(httpserver.url_for("/hook"))
+    number = desk.submit()
+    assert desk.act("bo", number, "analysis", "done").status_code in (200, 302)
+    report = _run(echo_app)
+    assert (report.retrying, report.delivered) == (1, 0)  # the decision waits its turn
+    assert seen == ["request.submitted"]
+    _make_due(echo_app)
+    assert _run(echo_app).delivered == 2
+    assert seen == ["request.submitted", "request.submitted", "step.decided"]

@@ -226,6 +226,19 @@ def test_other_steps_and_decisions_make_nothing(app, httpserver, jira, submitted
     assert not jira.calls
 
 
+def test_a_board_members_vote_that_leaves_the_step_open_makes_nothing(
+    app, httpserver, jira, submitted
+):
+    with app.app_context():
+        first = event_for(submitted, step="ccb_review", decision="approved", step_status="active")
+    assert deliver(app, httpserver, submitted, event=first).startswith("nothing to do")
+    assert not jira.calls
+    with app.app_context():
+        second = event_for(submitted, step="ccb_review", decision="approved",
+                           step_status="approved")  # fmt: skip
+    assert deliver(app, httpserver, submitted, event=second) == "created OPS-1"
+
+
 def test_settings_are_checked_with_clear_messages(app):
     with app.test_request_context():
         problems = connector.check_settings({"base_url": "ftp://x", "api_token": "abc",
