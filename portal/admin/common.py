@@ -3,14 +3,16 @@ shared services put beside their fields, and the choices of people and calendars
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from flask import abort, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from portal.accounts.models import Organisation
+from portal.accounts.models import Organisation, User
+from portal.admin.forms import PersonPickForm
+from portal.approvals import directory
 from portal.approvals.directory import staff
 from portal.approvals.models import Calendar
 from portal.extensions import db
@@ -50,6 +52,22 @@ def put_problems(form: FlaskForm, problems: Mapping[str, str]) -> bool:
             # these messages quote what the admin typed, which must be escaped.
             field.errors = [str(message)]
     return bool(problems)
+
+
+def picked_staff(rule: str, add: Callable[[User], object]) -> FlaskForm | None:
+    """Add the member of staff picked in the posted form with ``add(user)`` and commit; the
+    form, its problem beside the picker, when the person may not be given this part (``rule``
+    says why, as the shared rules word it)."""
+    pick = PersonPickForm()
+    pick.user_id.choices = staff_choices()
+    if pick.validate_on_submit():
+        user = db.session.get(User, pick.user_id.data)
+        problem = directory.staff_problem(user, rule)
+        if not put_problems(pick, {"user_id": problem} if problem is not None else {}):
+            add(user)
+            db.session.commit()
+            return None
+    return pick
 
 
 def staff_choices(empty: bool = True) -> list[tuple[int | str, str]]:

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from portal.accounts.models import User
 from portal.accounts.roles import admin_required
 from portal.admin import bp
-from portal.admin.common import is_htmx, page, put_problems, row_or_404, staff_choices
+from portal.admin.common import is_htmx, page, picked_staff, put_problems, row_or_404, staff_choices
 from portal.admin.forms import GroupForm, GroupTitleForm, PersonPickForm
 from portal.approvals import directory
 from portal.approvals.models import Group
@@ -77,16 +77,10 @@ def _members(group: Group, pick=None, status: int = 200):  # noqa: ANN001, ANN20
 @admin_required
 def add_group_member(group_id: int):
     found = row_or_404(Group, group_id)
-    pick = PersonPickForm()
-    pick.user_id.choices = staff_choices()
-    if pick.validate_on_submit():
-        user = db.session.get(User, pick.user_id.data)
-        problem = directory.staff_problem(user, directory.MEMBER_RULE)
-        if not put_problems(pick, {"user_id": problem} if problem is not None else {}):
-            directory.add_member(found, user, current_user)
-            db.session.commit()
-            return _members(found)
-    return _members(found, pick, 422)
+    pick = picked_staff(
+        directory.MEMBER_RULE, lambda user: directory.add_member(found, user, current_user)
+    )
+    return _members(found) if pick is None else _members(found, pick, 422)
 
 
 @bp.post("/groups/<int:group_id>/members/<int:user_id>/remove")

@@ -12,7 +12,14 @@ from portal.accounts import people as service
 from portal.accounts.models import Organisation, User
 from portal.accounts.roles import admin_required
 from portal.admin import bp
-from portal.admin.common import calendar_choices, page, put_problems, row_or_404, staff_choices
+from portal.admin.common import (
+    calendar_choices,
+    page,
+    picked_staff,
+    put_problems,
+    row_or_404,
+    staff_choices,
+)
 from portal.admin.forms import OrganisationForm, PersonPickForm, zone_choices
 from portal.approvals import directory
 from portal.extensions import db
@@ -117,16 +124,11 @@ def _approvers(org: Organisation, pick: PersonPickForm | None = None, status: in
 def add_account_approver(organisation_id: int):
     """Make one member of staff an account approver of the organisation."""
     org = row_or_404(Organisation, organisation_id)
-    pick = PersonPickForm()
-    pick.user_id.choices = staff_choices()
-    if pick.validate_on_submit():
-        user = db.session.get(User, pick.user_id.data)
-        problem = directory.staff_problem(user, directory.APPROVER_RULE)
-        if not put_problems(pick, {"user_id": problem} if problem is not None else {}):
-            directory.add_account_approver(org, user, current_user)
-            db.session.commit()
-            return _approvers(org)
-    return _approvers(org, pick, 422)
+    pick = picked_staff(
+        directory.APPROVER_RULE,
+        lambda user: directory.add_account_approver(org, user, current_user),
+    )
+    return _approvers(org) if pick is None else _approvers(org, pick, 422)
 
 
 @bp.post("/organisations/<int:organisation_id>/approvers/<int:user_id>/remove")
