@@ -19,9 +19,8 @@ from flask import Blueprint, request
 from plugins.jira.connector import LINK_KIND
 from portal.extensions import csrf
 from portal.integrations.inbound import receive, same_signature
-from portal.integrations.links import request_for_key
 from portal.integrations.models import ConnectorSetting
-from portal.integrations.steps import complete_step
+from portal.integrations.steps import complete_linked_step
 from portal.integrations.values import secret
 
 bp = Blueprint("jira_hooks", __name__)
@@ -51,18 +50,8 @@ def _process(setting: ConnectorSetting, payload: Any) -> tuple[str, str]:
         return "ignored", f"{payload.get('webhookEvent') or 'event'} without an issue"
     if category != "done":
         return "ignored", f"{key} is {status.get('name') or category or 'not done'}"
-    request_id = request_for_key("jira", key, LINK_KIND)
-    if request_id is None:
-        return "ignored", f"{key} belongs to no request"
     who = (payload.get("user") or {}).get("displayName") or ""
-    return complete_step(
-        request_id,
-        str(setting.settings.get("done_step") or "implementation"),
-        tool="Jira",
-        remote_key=key,
-        remote_actor=str(who),
-        act_as=str(setting.settings.get("act_as") or ""),
-    )
+    return complete_linked_step(setting, "jira", LINK_KIND, key, tool="Jira", remote_actor=str(who))
 
 
 @bp.post("/hooks/jira/<int:setting_id>")

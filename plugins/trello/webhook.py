@@ -21,9 +21,8 @@ from flask import Blueprint, current_app, request
 from plugins.trello.connector import LINK_KIND
 from portal.extensions import csrf
 from portal.integrations.inbound import receive, same_signature
-from portal.integrations.links import request_for_key
 from portal.integrations.models import ConnectorSetting
-from portal.integrations.steps import complete_step
+from portal.integrations.steps import complete_linked_step
 from portal.integrations.values import secret
 
 bp = Blueprint("trello_hooks", __name__)
@@ -62,17 +61,9 @@ def _process(setting: ConnectorSetting, payload: Any) -> tuple[str, str]:
     done_list = str(setting.settings.get("done_list") or "")
     if action.get("type") != "updateCard" or not list_after or list_after != done_list:
         return "ignored", f"{action.get('type')}: not a move into the done list"
-    request_id = request_for_key("trello", card_id, LINK_KIND)
-    if request_id is None:
-        return "ignored", f"card {card_id} belongs to no request"
     who = (action.get("memberCreator") or {}).get("fullName") or ""
-    return complete_step(
-        request_id,
-        str(setting.settings.get("done_step") or "implementation"),
-        tool="Trello",
-        remote_key=card_id,
-        remote_actor=str(who),
-        act_as=str(setting.settings.get("act_as") or ""),
+    return complete_linked_step(
+        setting, "trello", LINK_KIND, card_id, tool="Trello", remote_actor=str(who)
     )
 
 

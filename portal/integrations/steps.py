@@ -16,7 +16,34 @@ from sqlalchemy import func, select
 from portal.accounts.models import User
 from portal.approvals import engine, service
 from portal.extensions import db
+from portal.integrations.links import request_for_key
+from portal.integrations.models import ConnectorSetting
 from portal.requests.models import ChangeRequest
+
+
+def complete_linked_step(
+    setting: ConnectorSetting,
+    connector: str,
+    link_kind: str,
+    remote_key: str,
+    *,
+    tool: str,
+    remote_actor: str = "",
+) -> tuple[str, str]:
+    """The step a form's connector setting names (``done_step``, by default ``implementation``)
+    marked done on the request the remote record ``remote_key`` belongs to, acting as the
+    setting's ``act_as``; ``(outcome, detail)`` for the inbound receipt."""
+    request_id = request_for_key(connector, remote_key, link_kind)
+    if request_id is None:
+        return "ignored", f"{remote_key} belongs to no request"
+    return complete_step(
+        request_id,
+        str(setting.settings.get("done_step") or "implementation"),
+        tool=tool,
+        remote_key=remote_key,
+        remote_actor=remote_actor,
+        act_as=str(setting.settings.get("act_as") or ""),
+    )
 
 
 def complete_step(
