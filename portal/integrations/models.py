@@ -83,6 +83,8 @@ class OutboxDelivery(db.Model):
     __tablename__ = "outbox_deliveries"
     __table_args__ = (
         Index("ix_outbox_deliveries_state_next_attempt_at", "state", "next_attempt_at"),
+        # The worker's in-order check looks for unsent deliveries of the same setting.
+        Index("ix_outbox_deliveries_setting_state", "setting_id", "state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
