@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app, request
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 
 from portal.accounts.models import User
 from portal.approvals import engine
@@ -33,7 +33,7 @@ from portal.forms.definition import N_, localize
 from portal.forms.entry import request_title
 from portal.forms.service import chain_of, form_def_of
 from portal.integrations import outbox
-from portal.notifications.service import notify
+from portal.notifications.service import tell_about
 from portal.requests.models import ChangeRequest, RequestStatus
 
 REFUSAL_STATUS = {
@@ -372,7 +372,8 @@ def _sync_tasks(change, chain, state, *, new_request: bool = False) -> list[Task
     """Open a task for each (step, person) who must act now; close the others.
 
     Returns the tasks that have just opened (new, or open again after a revision): their
-    people are the ones to tell.
+    people are the ones to tell. New tasks are written at once and are not held by the
+    session (see ``_insert_tasks``).
     """
     wanted = set(engine.open_tasks(state))
     tasks = (
@@ -396,15 +397,42 @@ def _sync_tasks(change, chain, state, *, new_request: bool = False) -> list[Task
                 select(User).where(User.id.in_({uid for _s, uid in new}))
             )
         }
+    opened = []
     for step_name, user_id in new:
         step = chain.step(step_name)
         task = Task(request_id=change.id, step=step_name, kind=step.kind, user_id=user_id)
         if user_id in people:  # kept with the task, so telling them needs no query
             task.user = people[user_id]
         _start_clock(task, step, people.get(user_id), now)
-        db.session.add(task)
-        created.append(task)
-    return created
+        opened.append(task)
+    _insert_tasks(opened, now)
+    return created + opened
+
+
+def _insert_tasks(tasks: list[Task], now: datetime) -> None:
+    """Write new tasks in one statement. They are written as they stand, not added to the
+    session: nothing in this transaction changes them again, and the unit of work would cost
+    more than the rest of opening them."""
+    if not tasks:
+        return
+    db.session.execute(
+        insert(Task.__table__),
+        [
+            {
+                "request_id": t.request_id,
+                "step": t.step,
+                "kind": t.kind,
+                "user_id": t.user_id,
+                "open": True,
+                "created_at": now,
+                "due_at": t.due_at,
+                "remind_at": t.remind_at,
+                "reminded_at": None,
+                "escalated_at": None,
+            }
+            for t in tasks
+        ],
+    )
 
 
 def _start_clock(task: Task, step: StepDef, user: User | None, now: datetime) -> None:
@@ -420,8 +448,9 @@ def _start_clock(task: Task, step: StepDef, user: User | None, now: datetime) ->
 def _tell(change, chain, state, events, new_tasks, comment) -> None:  # noqa: ANN001
     """The next people to act are told; the requester hears when it comes back to them.
 
-    Everyone told the same thing (same kind, step and deadline) is told in one ``notify``
-    call: one look-up of the people and one batch of rows, however many they are.
+    Everyone told the same thing (same kind, step and deadline) gets one message, and all
+    messages are written together: one look-up of the people and two statements, however
+    many they are.
     """
     told: dict[str, tuple[str, dict, list[int]]] = {}
 
@@ -456,5 +485,4 @@ def _tell(change, chain, state, events, new_tasks, comment) -> None:  # noqa: AN
             step = next((chain.step(e.step) for e in events if e.kind == kind and e.step), None)
             tell(requester, "decided", outcome=outcome,
                  step_label=(dict(step.label) or step.name) if step else "")  # fmt: skip
-    for kind, params, user_ids in told.values():
-        notify(user_ids, kind, change, **params)
+    tell_about(change, [(user_ids, kind, params) for kind, params, user_ids in told.values()])

@@ -172,6 +172,7 @@ class Entry:
     visible: set[str]
     views: list[FieldView]
     ctx: EntryContext
+    version: FormVersion
 
     def view(self, name: str) -> FieldView | None:
         return next((v for v in self.views if v.name == name), None)
@@ -251,7 +252,7 @@ def open_entry(
         )
         for f in form_def.fields
     ]
-    return Entry(form, form_def, wtform, raw, visible, views, ctx)
+    return Entry(form, form_def, wtform, raw, visible, views, ctx, version)
 
 
 def _defaults(form_def: FormDef) -> dict[str, Any]:
@@ -334,19 +335,37 @@ def request_title(form_def: FormDef, answers: dict[str, Any]) -> str:
     return localize(form_def.title, form_def.default_language, form_def.default_language)[:300]
 
 
-def submit(entry: Entry, draft: Draft, user: User) -> ChangeRequest:
-    """Turn a valid draft into a request; its files move with it. The caller commits."""
+def submit(entry: Entry, user: User, *, nonce: str, draft: Draft | None = None) -> ChangeRequest:
+    """Turn valid answers into a request, in the caller's transaction (the caller commits).
+
+    ``nonce`` names the page the answers came from, so the same page is never sent twice.
+    A ``draft`` kept while typing goes with the submission: its files move to the request
+    and the draft itself is removed.
+    """
     answers = stored_answers(entry)
     change = ChangeRequest(
-        draft_nonce=draft.nonce,
+        draft_nonce=nonce,
         number=next_number(entry.form_def.number_prefix),
-        form_version=draft.form_version,
+        form_version=entry.version,
         organisation_id=user.organisation_id,
         requester=user,
         title=request_title(entry.form_def, answers),
         answers=answers,
     )
     db.session.add(change)
+    if draft is not None:
+        _move_files(draft, change, answers)
+        db.session.delete(draft)
+    db.session.flush()
+    from portal.approvals import service as approvals
+
+    approvals.start(change, user)
+    return change
+
+
+def _move_files(draft: Draft, change: ChangeRequest, answers: dict[str, Any]) -> None:
+    """The draft's files of the answered fields become the request's; the others (of a field
+    that ended up hidden) are not part of the request and are removed."""
     kept = {
         a["id"]
         for value in answers.values()
@@ -358,17 +377,11 @@ def submit(entry: Entry, draft: Draft, user: User) -> ChangeRequest:
         if attachment.id in kept:
             attachment.request = change
             attachment.draft = None
-        else:  # a file of a field that ended up hidden: not part of the request
+        else:
             uploads.path_of(current_app.config["UPLOAD_FOLDER"], attachment.storage_key).unlink(
                 missing_ok=True
             )
             db.session.delete(attachment)
-    db.session.delete(draft)
-    db.session.flush()
-    from portal.approvals import service as approvals
-
-    approvals.start(change, user)
-    return change
 
 
 def formdata_of(answers: dict[str, Any], form_def: FormDef, ctx: EntryContext) -> MultiDict:

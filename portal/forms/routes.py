@@ -24,13 +24,14 @@ from portal.forms.entry import (
     draft_token,
     find_draft,
     may_submit,
+    new_nonce,
     open_entry,
     submit,
     typing_user,
 )
 from portal.forms.models import Form
 from portal.forms.service import form_def_of, published_form
-from portal.requests.models import Attachment
+from portal.requests.models import Attachment, Draft
 
 
 def _form_or_404(name: str) -> Form:
@@ -54,6 +55,11 @@ def fill(name: str):
     form = _form_or_404(name)
     user = current_user._get_current_object()
     draft = find_draft(user, form) if may_submit(user) else None
+    if draft is not None and already_sent(draft.nonce) is not None:
+        # A save that crossed the submission on its way left the sent answers behind.
+        db.session.delete(draft)
+        db.session.commit()
+        draft = None
     entry = open_entry(form, draft)
     return render_template(
         "forms/fill.html",
@@ -96,6 +102,9 @@ def autosave(name: str):
 
 @bp.post("/<name>/submit")
 def submit_form(name: str):
+    """Send the answers. Valid answers become a request in one transaction; anything else
+    (answers that need attention, a sign-in that has ended, a failure on the way) leaves
+    them in the person's draft, so nothing typed is lost."""
     form = _form_or_404(name)
     typist = typing_user(form)
     user = typist.user
@@ -106,15 +115,14 @@ def submit_form(name: str):
     sent = already_sent(typist.nonce)
     if sent is not None:  # a second tap on Submit: the same request, not a second one
         return redirect(url_for("requests.submitted", number=sent.number))
-    draft = draft_for(user, form, typist.nonce)
+    draft = find_draft(user, form)
     entry = open_entry(form, draft, request.form)
-    draft.answers = entry.raw
-    draft.updated_at = utcnow()
-    _commit_keeping_loaded()  # the answers are safe whatever happens next
     if not typist.signed_in:
+        _keep_draft(user, form, typist.nonce, entry)
         flash(_("Your session ended. Your answers are saved: sign in to send them."), "info")
         return redirect(url_for("accounts.login", next=url_for("forms.fill", name=name)))
     if not check(entry, report_empty=True):
+        draft = _keep_draft(user, form, typist.nonce, entry)
         flash(_("Some answers need your attention. They are marked below."), "error")
         page = render_template(
             "forms/fill.html",
@@ -125,32 +133,37 @@ def submit_form(name: str):
             attempted=True,
         )
         return page, 422
-    nonce = draft.nonce
+    nonce = draft.nonce if draft is not None else typist.nonce or new_nonce()
     try:
-        number = submit(entry, draft, user).number
+        number = submit(entry, user, nonce=nonce, draft=draft).number
         db.session.commit()
-    except IntegrityError:  # the same draft was sent a moment ago by another tap
+    except IntegrityError:  # the same page was sent a moment ago by another tap
         db.session.rollback()
         change = already_sent(nonce)
         if change is None:
+            _keep_draft(user, form, nonce, entry)
             raise
         number = change.number
+    except Exception:
+        db.session.rollback()
+        _keep_draft(user, form, nonce, entry)
+        raise
     return redirect(url_for("requests.submitted", number=number))
 
 
-def _commit_keeping_loaded() -> None:
-    """Commit, keeping what the session has loaded instead of reading it all again.
-
-    The submission goes on with the rows it has just read and written itself (the person,
-    the form version, the draft), so reloading them after the commit would only cost
-    queries.
-    """
+def _keep_draft(user, form: Form, nonce: str | None, entry) -> Draft:  # noqa: ANN001
+    """Save what was typed in the person's draft (made when they have none) and commit,
+    keeping what the session has loaded instead of reading it all again."""
+    draft = draft_for(user, form, nonce)
+    draft.answers = entry.raw
+    draft.updated_at = utcnow()
     session = db.session()
     session.expire_on_commit = False
     try:
         session.commit()
     finally:
         session.expire_on_commit = True
+    return draft
 
 
 @bp.post("/<name>/discard")

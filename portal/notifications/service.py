@@ -29,7 +29,7 @@ from babel.dates import format_datetime
 from flask import current_app, render_template
 from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, inspect, select, update
+from sqlalchemy import func, insert, inspect, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
@@ -136,43 +136,77 @@ def channels() -> dict[str, NotificationChannel]:
 
 def notify(
     user_ids: Iterable[int], kind: str, request: ChangeRequest | None, **params: Any
-) -> list[Notification]:
+) -> list[int]:
     """Tell each user about ``request``: a notification and one pending delivery per channel.
+    Returns the new notifications' ids.
 
-    Rows are added in the caller's transaction, written with its next flush (a query, the
-    trace, the commit): several calls then cost one batch of inserts. The caller commits. Unknown
-    kinds, missing or unexpected params, a missing request and unknown user ids raise
-    ``ValueError``; deactivated users are skipped. The same id given twice is told once.
+    The rows are written at once, in the caller's transaction (``request`` must already be
+    in the database). The caller commits. Unknown kinds, missing or unexpected params, a
+    missing request and unknown user ids raise ``ValueError``; deactivated users are
+    skipped. The same id given twice is told once.
     """
-    params = checked_params(kind, params)
+    return tell_about(request, [(user_ids, kind, params)])
+
+
+def tell_about(
+    request: ChangeRequest | None, messages: Iterable[tuple[Iterable[int], str, dict[str, Any]]]
+) -> list[int]:
+    """Several messages about one request, each ``(user_ids, kind, params)`` as ``notify``
+    takes them, written together: one look-up of the people not already loaded and two
+    statements, however many messages and people."""
     if request is None:  # every kind so far is about a request, and its message links to it
-        raise ValueError(f"notify({kind!r}): a request is needed")
-    ids = list(dict.fromkeys(int(user_id) for user_id in user_ids))
-    if not ids:
+        raise ValueError("notify: a request is needed")
+    wanted = []
+    for user_ids, kind, params in messages:
+        params = checked_params(kind, params)
+        ids = list(dict.fromkeys(int(user_id) for user_id in user_ids))
+        wanted.extend((user_id, kind, params) for user_id in ids)
+    if not wanted:
         return []
-    users = _users(ids)
-    unknown = [str(user_id) for user_id in ids if user_id not in users]
+    users = _users(list(dict.fromkeys(user_id for user_id, _kind, _params in wanted)))
+    unknown = sorted({str(user_id) for user_id, _kind, _params in wanted if user_id not in users})
     if unknown:
-        raise ValueError(f"notify({kind!r}): no user with id {', '.join(unknown)}")
-    names = list(channels())
+        raise ValueError(f"notify: no user with id {', '.join(unknown)}")
     now = utcnow()
-    made = []
-    for user_id in ids:
-        user = users[user_id]
-        if not user.active:
-            continue
-        notification = Notification(
-            user=user, request=request, kind=kind, params=dict(params), created_at=now
+    rows = [
+        {
+            "user_id": user_id,
+            "request_id": request.id,
+            "kind": kind,
+            "params": dict(params),
+            "created_at": now,
+            "read_at": None,
+        }
+        for user_id, kind, params in wanted
+        if users[user_id].active
+    ]
+    if not rows:
+        return []
+    notifications = Notification.__table__
+    # Every notification gets the same deliveries, so the ids may come back in any order
+    # (which lets SQLite return them from one multi-row INSERT).
+    made = list(
+        db.session.execute(insert(notifications).returning(notifications.c.id), rows).scalars()
+    )
+    names = list(channels())
+    if names:
+        db.session.execute(
+            insert(NotificationDelivery.__table__),
+            [
+                {
+                    "notification_id": notification_id,
+                    "channel": name,
+                    "status": DeliveryStatus.PENDING.value,
+                    "attempts": 0,
+                    "next_attempt_at": now,
+                    "last_error": None,
+                    "sent_at": None,
+                }
+                for notification_id in made
+                for name in names
+            ],
         )
-        notification.deliveries = [
-            NotificationDelivery(
-                channel=name, status=DeliveryStatus.PENDING.value, attempts=0, next_attempt_at=now
-            )
-            for name in names
-        ]
-        db.session.add(notification)
-        made.append(notification)
-    return made
+    return sorted(made)
 
 
 def _users(ids: list[int]) -> dict[int, User]:

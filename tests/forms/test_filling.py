@@ -372,3 +372,74 @@ def test_a_save_overtaken_by_the_submit_says_the_request_was_sent(app, dana, eve
     assert "This request has been sent." in late.get_data(as_text=True)
     with app.app_context():
         assert db.session.scalar(select(Draft)) is None
+
+
+def test_a_first_save_crossing_the_submit_leaves_no_sent_answers_behind(app, dana, every_type):
+    """The page's first save (no draft yet) and the submission cross: the submission sends
+    the answers straight to a request, the save then writes a draft under the same page.
+    Opening the form again gives a fresh form, not the answers already sent."""
+    import threading
+
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    csrf, draft = _page_tokens(dana, "every-type")
+    cookie = dana.get_cookie("portal_session").value
+    other_tab = app.test_client()
+    other_tab.set_cookie("portal_session", cookie)
+    fired: list[int] = []
+
+    def submit_first(session, flush_context, instances):  # noqa: ANN001
+        if not fired and any(isinstance(obj, Draft) for obj in session.new):
+            fired.append(0)
+            tap = threading.Thread(
+                target=lambda: fired.append(
+                    other_tab.post(
+                        "/forms/every-type/submit",
+                        data={**VALID, "csrf_token": csrf, "draft_token": draft},
+                    ).status_code
+                )
+            )
+            tap.start()
+            tap.join()
+
+    event.listen(Session, "before_flush", submit_first)
+    try:
+        save = dana.post(
+            "/forms/every-type/draft",
+            data={"title": "New printer", "draft_token": draft},
+            headers={"HX-Request": "true", "X-CSRFToken": csrf},
+        )
+    finally:
+        event.remove(Session, "before_flush", submit_first)
+    assert fired == [0, 302] and save.status_code == 200
+    page = dana.get("/forms/every-type/new").get_data(as_text=True)
+    assert value_of(page, "title") == ""  # a fresh form
+    with app.app_context():
+        assert db.session.scalar(select(Draft)) is None
+        assert len(db.session.scalars(select(ChangeRequest)).all()) == 1
+
+
+def test_a_failure_while_sending_keeps_every_answer_in_the_draft(
+    app, dana, every_type, monkeypatch
+):
+    """Valid answers go to the request in one transaction. When something fails on the way
+    (here the approval chain's start), that transaction is undone and the answers are kept
+    in the person's draft: opening the form again shows them, and no request was made."""
+    from portal.approvals import service
+
+    def broken(change, actor):  # noqa: ANN001, ARG001
+        raise RuntimeError("the chain could not start")
+
+    monkeypatch.setattr(service, "start", broken)
+    csrf, draft = _page_tokens(dana, "every-type")
+    answers = {**VALID, "title": "Kept printer", "notes": "Keep this note"}
+    with pytest.raises(RuntimeError):
+        dana.post(
+            "/forms/every-type/submit", data={**answers, "csrf_token": csrf, "draft_token": draft}
+        )
+    page = dana.get("/forms/every-type/new").get_data(as_text=True)
+    assert value_of(page, "title") == "Kept printer"
+    assert "Keep this note" in page
+    with app.app_context():
+        assert db.session.scalar(select(ChangeRequest)) is None

@@ -114,7 +114,7 @@ def tell(app, user_ids, kind="action_needed", **params):
         change = db.session.scalar(select(ChangeRequest).where(ChangeRequest.number == NUMBER))
         made = notify(user_ids, kind, change, **params)
         db.session.commit()
-        return [n.id for n in made]
+        return made
 
 
 def deliveries(app) -> list[NotificationDelivery]:
