@@ -161,7 +161,12 @@ def collect_registries(
     _collect(
         failures,
         registries.sources,
-        pm, "register_jobs", "scheduled job", "a portal.scheduler.Job", registries.jobs, _job_name
+        pm,
+        "register_jobs",
+        "scheduled job",
+        "a portal.scheduler.Job",
+        registries.jobs,
+        _job_name,
     )
     _collect(
         failures,
@@ -213,7 +218,9 @@ def register_blueprints(app, pm: pluggy.PluginManager) -> None:  # noqa: ANN001
     pm.hook.register_blueprints(register=app.register_blueprint)
 
 
-def _collect(failures, sources, pm, hook_name: str, kind: str, expected: str, registry: dict, name_of) -> None:  # noqa: ANN001, E501
+def _collect(
+    failures, sources, pm, hook_name: str, kind: str, expected: str, registry: dict, name_of
+) -> None:  # noqa: ANN001, E501
     """Call one ``register_*`` hook on every plug-in, filling ``registry`` by name."""
     owners: dict[str, str] = sources.setdefault(hook_name, {})
     for impl in getattr(pm.hook, hook_name).get_hookimpls():

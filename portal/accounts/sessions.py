@@ -8,12 +8,13 @@ a period without activity and after a maximum age.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from datetime import timedelta
 
 from flask import current_app, request, session
 from flask_login import login_user, logout_user
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
 from portal.accounts.models import User, UserSession
@@ -67,15 +68,21 @@ def _expired(row: UserSession) -> bool:
     )
 
 
-@login_manager.user_loader
-def load_user(token: str) -> User | None:
-    # The person and their organisation come with the session row: every page needs them
-    # (the organisation gives a client's zone), and one query is cheaper than three.
-    row = db.session.scalar(
+@functools.cache
+def _session_by_token():  # noqa: ANN202
+    """The session row with its person and their organisation: every page needs them (the
+    organisation gives a client's zone), and one query is cheaper than three. Built once,
+    as every page runs it."""
+    return (
         select(UserSession)
         .options(joinedload(UserSession.user).joinedload(User.organisation))
-        .where(UserSession.token_hash == UserSession.hash_token(token))
+        .where(UserSession.token_hash == bindparam("token_hash"))
     )
+
+
+@login_manager.user_loader
+def load_user(token: str) -> User | None:
+    row = db.session.scalar(_session_by_token(), {"token_hash": UserSession.hash_token(token)})
     if row is None or _expired(row) or not row.user.active:
         return None
     # The bell polls on its own; only what the person does keeps the session alive.

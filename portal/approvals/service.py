@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app, request
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from portal.accounts.models import User
 from portal.approvals import engine
@@ -145,12 +145,17 @@ def lock(change_id: int) -> ChangeRequest | None:
     The UPDATE comes first on purpose: it waits for whoever holds the row (PostgreSQL's row
     lock, SQLite's write lock) instead of reading a state that is about to change.
     """
-    db.session.execute(
-        update(ChangeRequest)
-        .where(ChangeRequest.id == change_id)
-        .values(state_version=ChangeRequest.state_version + 1)
-    )
+    db.session.execute(_TAKE_ROW, {"change_id": change_id})
     return db.session.get(ChangeRequest, change_id, populate_existing=True)
+
+
+# Built once: every decision runs it.
+_requests = ChangeRequest.__table__
+_TAKE_ROW = (
+    update(_requests)
+    .where(_requests.c.id == bindparam("change_id"))
+    .values(state_version=_requests.c.state_version + 1)
+)
 
 
 def perform(

@@ -177,14 +177,7 @@ def record_many(entries: Sequence[Mapping[str, Any]]) -> list[TraceEntry]:
         written.append(entry)
         moves.append({"new_seq": entry.seq, "new_hash": entry.hash})
         prev_hash = entry.hash
-    # One parameter set per entry: the guard lets the head move by at most one per UPDATE.
-    table = TraceHead.__table__
-    db.session.execute(
-        update(table)
-        .where(table.c.id == 1)
-        .values(last_seq=bindparam("new_seq"), last_hash=bindparam("new_hash")),
-        moves,
-    )
+    db.session.execute(_MOVE_HEAD, moves)
     db.session.add_all(written)
     db.session.flush()
     return written
@@ -223,19 +216,29 @@ def _prepared(
     }
 
 
+_head = TraceHead.__table__
+# Built once: every change of the portal runs them, and building a statement costs more
+# than running it.
+_ADVANCE_HEAD = (
+    update(_head)
+    .where(_head.c.id == 1)
+    .values(last_seq=_head.c.last_seq + 1)
+    .returning(_head.c.last_seq, _head.c.last_hash)
+)
+# One parameter set per entry: the guard lets the head move by at most one per UPDATE.
+_MOVE_HEAD = (
+    update(_head)
+    .where(_head.c.id == 1)
+    .values(last_seq=bindparam("new_seq"), last_hash=bindparam("new_hash"))
+)
+
+
 def _advance_head() -> tuple[int, str]:
     """Move the head on by one; return the new ``seq`` and the hash of the entry before it."""
-    advance = (
-        update(TraceHead)
-        .where(TraceHead.id == 1)
-        .values(last_seq=TraceHead.last_seq + 1)
-        .returning(TraceHead.last_seq, TraceHead.last_hash)
-        .execution_options(synchronize_session=False)
-    )
-    row = db.session.execute(advance).one_or_none()
+    row = db.session.execute(_ADVANCE_HEAD).one_or_none()
     if row is None:
         _create_head()
-        row = db.session.execute(advance).one_or_none()
+        row = db.session.execute(_ADVANCE_HEAD).one_or_none()
         if row is None:
             raise TraceDamaged("the trace head could not be created")
     return row.last_seq, row.last_hash

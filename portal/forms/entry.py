@@ -14,7 +14,7 @@ from flask_babel import get_locale, get_timezone
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import MultiDict
 
@@ -98,7 +98,7 @@ def already_sent(nonce: str | None) -> ChangeRequest | None:
     """The request this draft already became, if it was sent (a double tap, a late save)."""
     if not nonce:
         return None
-    return db.session.scalar(select(ChangeRequest).where(ChangeRequest.draft_nonce == nonce))
+    return db.session.scalar(_SENT_FROM, {"nonce": nonce})
 
 
 def may_submit(user: User) -> bool:
@@ -110,9 +110,14 @@ def may_submit(user: User) -> bool:
 
 
 def find_draft(user: User, form: Form) -> Draft | None:
-    return db.session.scalar(
-        select(Draft).where(Draft.user_id == user.id, Draft.form_id == form.id)
-    )
+    return db.session.scalar(_DRAFT_OF, {"user_id": user.id, "form_id": form.id})
+
+
+# Built once: the form page and each save and submission run them.
+_SENT_FROM = select(ChangeRequest).where(ChangeRequest.draft_nonce == bindparam("nonce"))
+_DRAFT_OF = select(Draft).where(
+    Draft.user_id == bindparam("user_id"), Draft.form_id == bindparam("form_id")
+)
 
 
 def draft_for(user: User, form: Form, nonce: str | None = None) -> Draft:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from portal.approvals.definition import ChainDef, load_chain
 from portal.extensions import db
@@ -126,8 +126,12 @@ def publish(data: Any, published_by_id: int | None = None) -> tuple[FormVersion,
 
 
 def published_form(name: str) -> Form | None:
-    form = db.session.scalar(select(Form).where(Form.name == name, Form.archived.is_(False)))
+    form = db.session.scalar(_OPEN_FORM, {"name": name})
     return form if form is not None and form.published is not None else None
+
+
+# Built once: every form page, save and submission runs it.
+_OPEN_FORM = select(Form).where(Form.name == bindparam("name"), Form.archived.is_(False))
 
 
 # Published versions never change, so a parsed definition can be kept by its checksum.

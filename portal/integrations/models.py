@@ -131,6 +131,8 @@ class PluginState(db.Model):
     enabled: Mapped[bool] = mapped_column(default=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
 class InboundReceipt(db.Model):
     """Every call a vendor made to an inbound webhook, signed or not: who sent it (connector
     and form setting), the vendor's delivery id and the body's SHA-256, whether its signature

@@ -11,6 +11,7 @@ its deliveries (the form's connector settings are read by the database, not by P
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable
 from datetime import datetime
@@ -19,7 +20,10 @@ from urllib.parse import quote
 
 from flask import current_app
 from sqlalchemy import (
+    Integer,
+    String,
     and_,
+    bindparam,
     cast,
     event,
     exists,
@@ -154,53 +158,70 @@ def record(
         raise ValueError(f"unknown outbox event {name!r}; expected one of {EVENT_NAMES}")
     now = at or utcnow()
     event_id = db.session.execute(
-        insert(OutboxEvent)
-        .values(name=name, request_id=request_id, occurred_at=now, payload=payload)
-        .returning(OutboxEvent.id)
+        _INSERT_EVENT,
+        {"name": name, "request_id": request_id, "occurred_at": now, "payload": payload},
     ).scalar_one()
-    S = ConnectorSetting
-    stamp = literal(now, UTCDateTime())
-    chosen = select(
-        literal(event_id),
-        S.connector,
-        S.id,
-        literal("pending"),
-        literal(0),
-        stamp,
-        stamp,
-        stamp,
-    ).where(S.form_name == form_name, S.enabled.is_(True), _listens_to(name))
+    dialect = db.session.get_bind().dialect.name
     db.session.execute(
-        insert(OutboxDelivery).from_select(
-            [
-                "event_id",
-                "connector",
-                "setting_id",
-                "state",
-                "attempts",
-                "next_attempt_at",
-                "created_at",
-                "updated_at",
-            ],
-            chosen,
-        )
+        _deliveries_for(dialect),
+        {"event_id": event_id, "event_name": name, "form_name": form_name, "now": now},
     )
     pending = db.session.info.setdefault(PENDING_KEY, [])
     pending.append(Event(event_id, name, request_id, now, payload))
     return event_id
 
 
-def _listens_to(name: str):  # noqa: ANN202
+# Built once: every submission and decision runs them, and building a statement (above all
+# the INSERT … SELECT over the settings' JSON) costs more than running it.
+_INSERT_EVENT = insert(OutboxEvent.__table__).returning(OutboxEvent.__table__.c.id)
+
+
+@functools.cache
+def _deliveries_for(dialect: str):  # noqa: ANN202
+    """INSERT … SELECT: one pending delivery per enabled connector setting of the form that
+    lists the event among its ``events``."""
+    S = ConnectorSetting.__table__.c
+    now = bindparam("now", type_=UTCDateTime())
+    chosen = select(
+        bindparam("event_id", type_=Integer()),
+        S.connector,
+        S.id,
+        literal("pending"),
+        literal(0),
+        now,
+        now,
+        now,
+    ).where(
+        S.form_name == bindparam("form_name"),
+        S.enabled.is_(True),
+        _listens_to(dialect, bindparam("event_name", type_=String())),
+    )
+    return insert(OutboxDelivery.__table__).from_select(
+        [
+            "event_id",
+            "connector",
+            "setting_id",
+            "state",
+            "attempts",
+            "next_attempt_at",
+            "created_at",
+            "updated_at",
+        ],
+        chosen,
+    )
+
+
+def _listens_to(dialect: str, name: Any):  # noqa: ANN202
     """A SQL condition: the setting's ``events`` (a JSON list) holds ``name``."""
-    dialect = db.session.get_bind().dialect.name
+    events = ConnectorSetting.__table__.c.events
     if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import JSONB
 
-        return func.jsonb_exists(cast(ConnectorSetting.events, JSONB), name)
+        return func.jsonb_exists(cast(events, JSONB), name)
     if dialect == "sqlite":
-        each = func.json_each(ConnectorSetting.events).table_valued("value")
+        each = func.json_each(events).table_valued("value")
         return exists(select(literal_column("1")).select_from(each).where(each.c.value == name))
-    return ConnectorSetting.events.cast(db.String).contains(f'"{name}"')  # pragma: no cover
+    return cast(events, db.String).contains(name)  # pragma: no cover
 
 
 def _user(user_id: int | None):  # noqa: ANN202
