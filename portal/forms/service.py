@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload
 
 from portal.approvals.definition import ChainDef, load_chain
 from portal.extensions import db
@@ -126,12 +127,17 @@ def publish(data: Any, published_by_id: int | None = None) -> tuple[FormVersion,
 
 
 def published_form(name: str) -> Form | None:
-    form = db.session.scalar(_OPEN_FORM, {"name": name})
+    form = db.session.scalars(_OPEN_FORM, {"name": name}).unique().first()
     return form if form is not None and form.published is not None else None
 
 
-# Built once: every form page, save and submission runs it.
-_OPEN_FORM = select(Form).where(Form.name == bindparam("name"), Form.archived.is_(False))
+# Built once: every form page, save and submission runs it. The versions come with the form
+# (their definitions stay deferred), which finds the published one without a second query.
+_OPEN_FORM = (
+    select(Form)
+    .options(joinedload(Form.versions))
+    .where(Form.name == bindparam("name"), Form.archived.is_(False))
+)
 
 
 # Published versions never change, so a parsed definition can be kept by its checksum.
