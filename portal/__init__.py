@@ -32,7 +32,8 @@ def create_app(
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     _fill_instance_settings(app)
 
-    from portal import assets, extensions, i18n, models, security  # noqa: F401  (models: schema)
+    # models: imported for the schema
+    from portal import assets, extensions, http_input, i18n, models, security  # noqa: F401
     from portal.plugins import collect_registries, make_plugin_manager, register_blueprints
 
     extensions.db.init_app(app)
@@ -47,6 +48,7 @@ def create_app(
     assets.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
+    http_input.init_app(app)  # after htmx, whose request it extends; before any route
 
     load_failures: list = []
     from portal.integrations.plugin_states import disabled_plugins

@@ -89,7 +89,7 @@ def set_away():
 def end_away(delegation_id: int):
     """End one's own out-of-office early (or cancel one to come)."""
     user = _staff_only()
-    delegation = db.session.get(Delegation, delegation_id) if delegation_id < 2**31 else None
+    delegation = db.session.get(Delegation, delegation_id)
     if delegation is None or delegation.user_id != user.id:
         abort(404)
     today = utcnow().date()

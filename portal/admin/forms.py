@@ -12,7 +12,6 @@ from babel import Locale
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from werkzeug.datastructures import MultiDict
 from wtforms import (
     DateField,
     EmailField,
@@ -28,6 +27,7 @@ from wtforms.validators import InputRequired, Length, Optional, Regexp
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.accounts.models import Role
+from portal.http_input import LARGEST_ID
 
 
 def optional_id(value: object) -> int | None:
@@ -38,7 +38,7 @@ def optional_id(value: object) -> int | None:
         number = int(value)
     except (TypeError, ValueError):
         return -1  # not a choice: the select reports "Not a valid choice"
-    return number if 0 < number < 2**31 else -1
+    return number if 0 < number <= LARGEST_ID else -1
 
 
 def role_choices() -> list[tuple[str, str]]:
@@ -74,18 +74,8 @@ def subdivisions() -> dict[str, tuple[str, ...]]:
 
 
 class AdminForm(FlaskForm):
-    """Every admin form: NUL characters are dropped from what was typed (PostgreSQL refuses
-    them in text, and no name or title needs one)."""
-
-    class Meta(FlaskForm.Meta):
-        def wrap_formdata(self, form, formdata):  # noqa: ANN001, ANN202
-            data = super().wrap_formdata(form, formdata)
-            if data is None:
-                return None
-            cleaned = MultiDict()
-            for key, value in data.items(multi=True):
-                cleaned.add(key, value.replace("\x00", "") if isinstance(value, str) else value)
-            return cleaned
+    """Every admin form. (NUL characters are already dropped from what was typed, for the
+    whole portal, by ``portal.http_input``.)"""
 
 
 class MultiCheckboxField(SelectMultipleField):

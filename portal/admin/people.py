@@ -67,7 +67,7 @@ def user_or_404(user_id: int) -> User:
 def people():
     """Everyone, searched by name or address and filtered by role, organisation and state;
     htmx swaps only the results as the admin types."""
-    q = request.args.get("q", "").replace("\x00", "").strip()[:200]
+    q = request.args.get("q", "").strip()[:200]
     role = request.args.get("role", "")
     organisation = request.args.get("organisation_id", "")
     state = request.args.get("active", "")

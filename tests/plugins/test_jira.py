@@ -351,3 +351,15 @@ def test_a_call_already_claimed_elsewhere_is_a_duplicate(app, client, team, in_i
     response = client.post(f"/hooks/jira/{setting_id}", data=body, headers=signed(body))
     assert response.json["status"] == "duplicate"
     assert team.status(number) == "in_progress"
+
+
+def test_a_signed_call_is_checked_over_its_bytes_as_sent_nul_and_all(
+    app, client, team, in_implementation
+):
+    """The portal drops NUL characters from form fields, never from a webhook's body: the
+    signature is over the bytes Jira sent."""
+    number, setting_id = in_implementation
+    body = done_event().replace(b"Jane Jira", b"Jane\\u0000 Jira")
+    response = client.post(f"/hooks/jira/{setting_id}", data=body, headers=signed(body))
+    assert response.status_code == 200 and response.json["status"] == "processed"
+    assert team.status(number) == "awaiting_feedback"
