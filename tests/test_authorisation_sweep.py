@@ -18,6 +18,7 @@ from sqlalchemy import select
 from portal.accounts.models import Role
 from portal.designer.drafts import new_draft
 from portal.extensions import db
+from portal.integrations.models import InboundReceipt
 from portal.integrations.setup import save_setting
 from portal.notifications.models import Notification
 from portal.requests.models import Attachment, ChangeRequest
@@ -81,6 +82,10 @@ def world(app, accounts, change_request_form):
             "version_number": 1,
             "template_name": "feature-request",
         }
+    # An unsigned call to the Jira webhook: a real receipt for the Inbound calls pages.
+    assert app.test_client().post(f"/hooks/jira/{setting.id}", data=b"{}").status_code == 401
+    with app.app_context():
+        values["receipt_id"] = db.session.scalar(select(InboundReceipt.id))
     gus = app.test_client()
     accounts.login(gus, "gus@globex.test")
     return values, gus

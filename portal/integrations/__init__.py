@@ -1,7 +1,7 @@
 """Hand-offs to other tools (Jira, Trello, a CRM, any webhook): what a connector plug-in
 implements (``connector``), the only HTTP client it may use (``http``), and the outbox that
 delivers each event exactly once, after the change that made it is committed. The admin
-pages (plug-ins, connectors, outbox) live here too."""
+pages (plug-ins, connectors, outbox, inbound calls) live here too."""
 
 from flask import Blueprint, Flask
 
@@ -11,6 +11,7 @@ bp = Blueprint("integrations", __name__, url_prefix="/admin", template_folder="t
 def init_app(app: Flask) -> None:
     from portal.integrations import (  # noqa: F401  (routes register themselves)
         admin_connectors,
+        admin_inbound,
         admin_outbox,
         admin_plugins,
         cli,

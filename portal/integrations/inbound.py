@@ -54,7 +54,14 @@ def receive(
     delivery_id = (delivery_id or "").strip()[:255] or None
     setting = db.session.get(ConnectorSetting, setting_id)
     if setting is None or setting.connector != connector or not setting.enabled:
-        _store(connector, None, delivery_id, body_hash, False, "unknown_setting", None)
+        # Said for the admin's Inbound calls page (a wrong address in the tool), not the caller.
+        if setting is None:
+            why = f"setting {setting_id} does not exist"
+        elif setting.connector != connector:
+            why = f"setting {setting_id} belongs to {setting.connector}"
+        else:
+            why = f"setting {setting_id} is switched off"
+        _store(connector, None, delivery_id, body_hash, False, "unknown_setting", why)
         return jsonify(error=_("No such webhook.")), 404
     try:
         verified = verify(setting, body, request.headers)

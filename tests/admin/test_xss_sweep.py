@@ -8,7 +8,8 @@ notifications, the navigation of each page) is fetched by an admin, an approver 
 client, parsed with ``html.parser`` and checked: no script element but the portal's own
 files, no event attribute, no htmx attribute carrying a payload, no ``javascript:`` URL,
 and the payload shown as the text it is. Refused submissions (shown again with their
-errors) are checked the same way.
+errors) are checked the same way, and so are the Inbound calls pages, where each payload
+comes as a delivery id a tool gave its call.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from sqlalchemy import select
 from portal.accounts.models import Organisation, User
 from portal.approvals.models import Calendar, Group
 from portal.extensions import db
+from portal.integrations.models import InboundReceipt
 from portal.requests.models import ChangeRequest
 from tests.conftest import CSRF_PATTERN, csrf_token
 
@@ -143,6 +145,8 @@ PAGES = [
     ("admin", "/admin/delegations/"),
     ("admin", "/admin/calendars/"),
     ("admin", "/admin/calendars/{calendar}"),
+    ("admin", "/admin/inbound"),
+    ("admin", "/admin/inbound/{receipt}"),
     ("admin", "/"),
     ("admin", "/requests/{number}"),
     ("admin", "/inbox"),
@@ -305,10 +309,17 @@ def test_no_payload_in_any_admin_field_runs_on_any_page(
     approver = app.test_client()
     accounts.login(approver, "approver0@portal.test", PASSWORD)
     browsers = {"admin": admin_browser, "approver": approver, "client": client}
+    # A tool names its own calls: each payload as the delivery id of a call to a webhook.
+    for payload in PAYLOADS:
+        app.test_client().post(
+            "/hooks/jira/999999", data=b"{}", headers={"X-Atlassian-Webhook-Identifier": payload}
+        )
+    with app.app_context():
+        receipt = db.session.scalar(select(InboundReceipt.id).order_by(InboundReceipt.id))
 
     first = made_by_payload[0]
     for who, template in PAGES:
-        path = template.format(number=number, ada=ada, **first)
+        path = template.format(number=number, ada=ada, receipt=receipt, **first)
         response = browsers[who].get(path)
         assert response.status_code == 200, (who, path, response.status_code)
         check(response.get_data(as_text=True), f"{who} {path}")
@@ -317,6 +328,8 @@ def test_no_payload_in_any_admin_field_runs_on_any_page(
         text = check(admin_browser.get(path).get_data(as_text=True), path)
         for n, payload in enumerate(PAYLOADS):
             assert f"{payload} {n}" in text, (path, payload)
+    text = check(admin_browser.get("/admin/inbound").get_data(as_text=True), "/admin/inbound")
+    assert all(payload in text for payload in PAYLOADS)
     for n, made in enumerate(made_by_payload):  # and on each detail page
         for path in (
             f"/admin/people/{made['client']}",

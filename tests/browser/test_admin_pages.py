@@ -122,13 +122,21 @@ def test_the_admin_pages_have_no_serious_accessibility_problems(app, accounts, p
         from portal.accounts.models import Organisation
 
         acme = db.session.scalar(select(Organisation.id))
+    # a call to a webhook that names no setting: a row on the Inbound calls page
+    app.test_client().post("/hooks/jira/999999", data=b"{}",
+                           headers={"X-Atlassian-Webhook-Identifier": "wh-1"})  # fmt: skip
+    with app.app_context():
+        from portal.integrations.models import InboundReceipt
+
+        receipt = db.session.scalar(select(InboundReceipt.id))
     phone = phones.open("ada")
     phone.sign_in(ADA, then="/admin/")
     problems = {}
     for path in ("/admin/", "/admin/people/", "/admin/people/new", f"/admin/people/{bo}",
                  "/admin/roles/", "/admin/organisations/", f"/admin/organisations/{acme}",
                  "/admin/groups/", "/admin/delegations/", "/admin/calendars/",
-                 "/admin/calendars/new", "/profile"):  # fmt: skip
+                 "/admin/calendars/new", "/admin/inbound", f"/admin/inbound/{receipt}",
+                 "/profile"):  # fmt: skip
         phone.go(path)
         assert_no_sideways_scroll(phone.page, phone.page.viewport_size["width"])
         problems[path] = serious(phone.page)
