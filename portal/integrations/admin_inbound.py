@@ -11,8 +11,9 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal.accounts.roles import admin_required
-from portal.admin.common import MAX_ID, is_htmx, page, row_or_404
+from portal.admin.common import is_htmx, page, row_or_404
 from portal.extensions import db
+from portal.http_input import LARGEST_ID
 from portal.integrations import bp
 from portal.integrations.inbound_jobs import DEFAULT_DAYS
 from portal.integrations.models import ConnectorSetting, InboundReceipt
@@ -93,7 +94,7 @@ def _connector_labels() -> dict[str, str]:
 def _before() -> int | None:
     """The id the page starts below ("Show more"); a number outside the ids names none."""
     before = request.args.get("before", type=int)
-    return before if before is not None and 0 < before <= MAX_ID else None
+    return before if before is not None and 0 < before <= LARGEST_ID else None
 
 
 @bp.get("/inbound")
