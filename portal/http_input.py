@@ -9,6 +9,8 @@ odd input is a plain "not found" or a message beside a field, never a server err
   nothing either: PostgreSQL refuses NUL in text, and no name has one.
 - NUL characters are dropped from every form field and query-string value (and name):
   nobody types one, PostgreSQL refuses them in text, and what else was typed is kept.
+- NUL characters are dropped from the request's headers too (gunicorn refuses them, not
+  every server in front of the portal does): the User-Agent is stored with each sign-in.
 - ``request.args.get(key, type=int)`` (and ``request.form``'s) answers the default for a
   number no INTEGER column holds, as it does for one that is no number at all.
 
@@ -84,9 +86,16 @@ class TypedInput(ImmutableMultiDict):
 
 
 class PortalRequest(HtmxAwareRequest):
-    """The request as htmx-flask gives it (``request.htmx``), with :class:`TypedInput`."""
+    """The request as htmx-flask gives it (``request.htmx``), with :class:`TypedInput`, and
+    headers without NUL characters (the browser's name is kept with each sign-in)."""
 
     parameter_storage_class = TypedInput
+
+    def __init__(self, environ: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+        for key, value in environ.items():
+            if key.startswith("HTTP_") and "\x00" in value:
+                environ[key] = value.replace("\x00", "")
+        super().__init__(environ, *args, **kwargs)
 
 
 CONVERTERS: dict[str, type[BaseConverter]] = {

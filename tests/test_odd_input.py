@@ -15,7 +15,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from portal.accounts.models import User
+from portal.accounts.models import LoginAttempt, User, UserSession
 from portal.extensions import db
 from portal.requests.models import ChangeRequest, Draft
 from tests.approvals.test_chain_at_work import LOW
@@ -249,6 +249,38 @@ def test_a_nul_in_the_sign_in_form_is_dropped(app, client_user, accounts):
     assert right.status_code == 302, right.status_code
     assert right.location == "/inbox"
     assert "Sign in" not in text_of(browser.get("/"))
+
+
+def test_a_nul_in_a_header_is_dropped_at_sign_in(app, client_user, accounts):
+    """The browser's name (User-Agent) is kept with each sign-in and each attempt; a NUL in
+    it, or in any other header, is dropped like a typed one (gunicorn refuses such a
+    header, but not every server in front of the portal does)."""
+    browser = app.test_client()
+    token = csrf_token(browser, "/login")
+    odd = {"User-Agent": "Phone\x00Browser/1.0", "Referer": "http://x/\x00"}
+    wrong = browser.post(
+        "/login",
+        data={"email": "dana@acme.test", "password": "wrong", "csrf_token": token},
+        headers=odd,
+    )
+    assert wrong.status_code == 401
+    assert "That e-mail address and password do not match." in text_of(wrong)
+    right = browser.post(
+        "/login",
+        data={"email": "dana@acme.test", "password": "correct horse battery", "csrf_token": token},
+        headers=odd,
+    )
+    assert right.status_code == 302, right.status_code
+    assert "Sign in" not in text_of(browser.get("/", headers=odd))
+    with app.app_context():
+        kept = db.session.scalars(
+            select(UserSession.user_agent).join(User).where(User.email == "dana@acme.test")
+        ).all()
+        tried = db.session.scalars(
+            select(LoginAttempt.user_agent).where(LoginAttempt.email == "dana@acme.test")
+        ).all()
+    assert "PhoneBrowser/1.0" in kept
+    assert tried.count("PhoneBrowser/1.0") == 2
 
 
 def test_a_nul_in_ones_settings_is_dropped(app, client_user, accounts):
