@@ -1,6 +1,7 @@
 """The Outbox page: every delivery with its event, request, connector, state, attempts, next
-attempt (in the viewer's zone), last error and result; filtered by state and connector; a
-Retry button for dead or failing ones that updates the row in place (htmx)."""
+attempt (in the viewer's zone), last error and result, newest first; filtered by state and
+connector; a Retry button for dead or failing ones that updates the row in place (htmx).
+"Show more" brings older deliveries in place (htmx), or as a page of their own."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from portal.accounts.roles import admin_required
+from portal.admin.common import is_htmx, page
 from portal.audit.trace import record
 from portal.extensions import db
+from portal.http_input import LARGEST_ID
 from portal.integrations import bp
 from portal.integrations.models import OutboxAttempt, OutboxDelivery, OutboxEvent
 from portal.integrations.worker import STATES, retry
@@ -42,24 +45,40 @@ def deliveries_query(state: str | None, connector: str | None):  # noqa: ANN201
     return query
 
 
+def _before() -> int | None:
+    """The id the page starts below ("Show more"); a number outside the ids names none."""
+    before = request.args.get("before", type=int)
+    return before if before is not None and 0 < before <= LARGEST_ID else None
+
+
 @bp.get("/outbox")
 @admin_required
 def outbox():
     state = request.args.get("state") or None
+    state = state if state in STATES else None
     connector = request.args.get("connector") or None
-    rows = db.session.execute(deliveries_query(state, connector).limit(PAGE_SIZE)).all()
-    names = sorted(
-        set(current_app.extensions["portal.registries"].connectors)
-        | set(db.session.scalars(select(OutboxDelivery.connector).distinct()))
-    )
-    return render_template(
+    before = _before()
+    query = deliveries_query(state, connector)
+    if before is not None:
+        query = query.where(OutboxDelivery.id < before)
+    rows = db.session.execute(query.limit(PAGE_SIZE + 1)).all()
+    fragment = request.args.get("fragment") == "rows" and is_htmx()
+    names: list[str] = []
+    if not fragment:
+        names = sorted(
+            set(current_app.extensions["portal.registries"].connectors)
+            | set(db.session.scalars(select(OutboxDelivery.connector).distinct()))
+        )
+    return page(
         "integrations/outbox.html",
-        rows=rows,
+        "integrations/_delivery_rows.html" if fragment else None,
+        rows=rows[:PAGE_SIZE],
+        has_more=len(rows) > PAGE_SIZE,
+        before=before,
         states=STATES,
-        state=state if state in STATES else None,
+        state=state,
         connector=connector,
         connector_names=names,
-        page_size=PAGE_SIZE,
         state_labels=STATE_LABELS,
     )
 

@@ -158,3 +158,35 @@ def test_a_delivered_one_cannot_be_retried(desk, httpserver, echo_app):
     assert answer.status_code == 303
     assert "This delivery is not waiting for a retry." in ada.get("/admin/outbox").get_data(True)
     assert ada.post("/admin/outbox/99999/retry", data={"csrf_token": token}).status_code == 404
+
+
+def test_older_deliveries_come_a_page_at_a_time(desk, httpserver, monkeypatch):
+    from portal.integrations import admin_outbox
+
+    desk.configure(httpserver.url_for("/hook"))
+    numbers = [desk.submit() for _ in range(3)]
+    monkeypatch.setattr(admin_outbox, "PAGE_SIZE", 2)
+    ada = desk.browsers["ada"]
+    with desk.app.app_context():
+        ids = list(db.session.scalars(select(OutboxDelivery.id).order_by(OutboxDelivery.id)))
+    page = ada.get("/admin/outbox").get_data(as_text=True)
+    shown = re.findall(r'<tr id="delivery-(\d+)">', page)
+    assert shown == [str(ids[2]), str(ids[1])]  # the newest two, then the way to the rest
+    assert f'href="/admin/outbox?before={ids[1]}"' in page
+    assert f'hx-get="/admin/outbox?before={ids[1]}&amp;fragment=rows"' in page
+    assert "Show more" in page
+
+    more = ada.get(f"/admin/outbox?before={ids[1]}&fragment=rows", headers={"HX-Request": "true"})
+    assert "HX-Request" in more.headers["Vary"]
+    fragment = more.get_data(as_text=True)
+    assert fragment.lstrip().startswith(f'<tr id="delivery-{ids[0]}">')
+    assert numbers[0] in fragment
+    assert "<html" not in fragment and "Show more" not in fragment
+
+    # without JavaScript the link is a page of its own, with the way back; filters are kept
+    older = ada.get(f"/admin/outbox?before={ids[1]}&state=pending").get_data(as_text=True)
+    assert re.findall(r'<tr id="delivery-(\d+)">', older) == [str(ids[0])]
+    assert 'href="/admin/outbox?state=pending"' in older and "Back to the newest" in older
+    first = ada.get("/admin/outbox?state=pending&connector=echo").get_data(as_text=True)
+    assert f'href="/admin/outbox?before={ids[1]}&amp;state=pending&amp;connector=echo"' in first
+    assert "No older deliveries." in ada.get(f"/admin/outbox?before={ids[0]}").get_data(True)
