@@ -136,9 +136,11 @@ def test_the_admin_pages_have_no_serious_accessibility_problems(app, accounts, p
                  "/admin/roles/", "/admin/organisations/", f"/admin/organisations/{acme}",
                  "/admin/groups/", "/admin/delegations/", "/admin/calendars/",
                  "/admin/calendars/new", "/admin/inbound", f"/admin/inbound/{receipt}",
+                 "/admin/plugins", "/admin/connectors", "/admin/outbox",
                  "/profile"):  # fmt: skip
         phone.go(path)
         assert_no_sideways_scroll(phone.page, phone.page.viewport_size["width"])
+        phone.shot(re.sub(r"\W+", "-", path).strip("-"))
         problems[path] = serious(phone.page)
     left = {path: found for path, found in problems.items() if found}
     assert not left, left

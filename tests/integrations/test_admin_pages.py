@@ -34,7 +34,7 @@ def test_clients_and_approvers_are_kept_out(desk):
 
 def test_the_plugins_page_lists_what_each_plugin_registers(desk):
     page = desk.browsers["ada"].get("/admin/plugins").get_data(as_text=True)
-    assert "portal.default_plugins.field_types" in page
+    assert "portal.default_plugins.field_types" in page.replace("<wbr>", "")  # breaks after dots
     assert "register_connectors" in page and "echo" in page
     assert "deliver_outbox" in page
 
