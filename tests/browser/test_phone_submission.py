@@ -88,12 +88,9 @@ def saves(*values: str):
 
 
 def draft_started(page) -> None:
-    """Wait until the first autosave has made the draft on the server.
-
-    Two first saves that overlap both try to create the draft and one fails with a 500
-    (a portal bug, see the report); a person pauses after their first answer, so the
-    tests do too, and keep checking everything after it at full speed.
-    """
+    """Wait until the first autosave has made the draft on the server (a person pauses
+    after their first answer; the tests do too, and check everything after it at full
+    speed)."""
     expect(page.locator("#save-status")).to_contain_text("Draft saved")
 
 
@@ -203,6 +200,46 @@ def test_title_is_marked_invalid_together_with_its_message(phones):
 
 
 # -- 4: the draft lives on the server, not in the phone ---------------------------------------
+
+
+def test_a_later_save_never_overtakes_an_earlier_one(phones):
+    """On a slow network a save can still be on its way when the next answer is given. The
+    page waits for it and then sends the newest answers once: were both on the wire, the
+    older could reach the server last and overwrite the newer (the CRM tick was lost so)."""
+    phone = phones.open("slow network")
+    page = phone.page
+    open_form(phone)
+    page.get_by_label(label("Title")).fill("Faster login page")
+    draft_started(page)
+    held, sent = [], []
+
+    def hold_the_first(route) -> None:
+        sent.append(route.request.post_data or "")
+        if held:
+            route.continue_()
+        else:
+            held.append(route)  # still on its way
+
+    page.route(re.compile(re.escape(DRAFT_URL) + "$"), hold_the_first)
+    with page.expect_request(re.compile(re.escape(DRAFT_URL) + "$")):
+        page.get_by_label(label("Reason")).select_option("defect")
+    page.locator("#field-business_value").get_by_label(label("Medium")).check()
+    page.locator("#field-affected_systems").get_by_label(label("CRM")).check()
+    page.wait_for_timeout(1000)  # time enough for a second save to set off, were it sent
+    assert len(sent) == 1, sent
+    with page.expect_response(saves("Faster login page", "defect", "medium", "crm")) as saved:
+        held[0].continue_()
+    assert saved.value.ok, saved.value.status
+    assert len(sent) == 2, sent  # the newest answers, once
+    expect(page.locator("#save-status")).to_contain_text("Draft saved")
+
+    other = phones.open("second browser")
+    open_form(other)
+    expect(other.page.locator("#field-affected_systems").get_by_label(label("CRM"))).to_be_checked()
+    expect(
+        other.page.locator("#field-business_value").get_by_label(label("Medium"))
+    ).to_be_checked()
+    phones.assert_clean()
 
 
 def test_draft_is_kept_on_the_server_for_another_browser(phones):
