@@ -16,12 +16,20 @@ from portal.approvals import directory
 from portal.approvals.directory import staff
 from portal.approvals.models import Calendar
 from portal.extensions import db
+from portal.http_input import LARGEST_ID
 
 
 def row_or_404(model, row_id: int):  # noqa: ANN001, ANN201
     """The row with this id, else 404. (A number too large for an id never reaches a view:
     the address does not match, see ``portal.http_input``.)"""
     return db.get_or_404(model, row_id)
+
+
+def older_than() -> int | None:
+    """The id a "Show more" page starts below (``?before=``); a number outside the ids
+    names none, and the page starts from the newest."""
+    before = request.args.get("before", type=int)
+    return before if before is not None and 0 < before <= LARGEST_ID else None
 
 
 def is_htmx() -> bool:

@@ -11,9 +11,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal.accounts.roles import admin_required
-from portal.admin.common import is_htmx, page, row_or_404
+from portal.admin.common import is_htmx, older_than, page, row_or_404
 from portal.extensions import db
-from portal.http_input import LARGEST_ID
 from portal.integrations import bp
 from portal.integrations.inbound_jobs import DEFAULT_DAYS
 from portal.integrations.models import ConnectorSetting, InboundReceipt
@@ -91,19 +90,13 @@ def _connector_labels() -> dict[str, str]:
     return {c.name: c.label for c in connectors.values()}
 
 
-def _before() -> int | None:
-    """The id the page starts below ("Show more"); a number outside the ids names none."""
-    before = request.args.get("before", type=int)
-    return before if before is not None and 0 < before <= LARGEST_ID else None
-
-
 @bp.get("/inbound")
 @admin_required
 def inbound():
     connector = request.args.get("connector") or None
     outcome = request.args.get("outcome") or None
     outcome = outcome if outcome in OUTCOME_LABELS else None
-    before = _before()
+    before = older_than()
     query = receipts_query(connector, outcome)
     if before is not None:
         query = query.where(InboundReceipt.id < before)

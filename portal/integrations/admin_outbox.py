@@ -12,10 +12,9 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from portal.accounts.roles import admin_required
-from portal.admin.common import is_htmx, page
+from portal.admin.common import is_htmx, older_than, page
 from portal.audit.trace import record
 from portal.extensions import db
-from portal.http_input import LARGEST_ID
 from portal.integrations import bp
 from portal.integrations.models import OutboxAttempt, OutboxDelivery, OutboxEvent
 from portal.integrations.worker import STATES, retry
@@ -45,19 +44,13 @@ def deliveries_query(state: str | None, connector: str | None):  # noqa: ANN201
     return query
 
 
-def _before() -> int | None:
-    """The id the page starts below ("Show more"); a number outside the ids names none."""
-    before = request.args.get("before", type=int)
-    return before if before is not None and 0 < before <= LARGEST_ID else None
-
-
 @bp.get("/outbox")
 @admin_required
 def outbox():
     state = request.args.get("state") or None
     state = state if state in STATES else None
     connector = request.args.get("connector") or None
-    before = _before()
+    before = older_than()
     query = deliveries_query(state, connector)
     if before is not None:
         query = query.where(OutboxDelivery.id < before)
