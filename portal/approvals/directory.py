@@ -589,6 +589,7 @@ def delete_group(group: Group, actor: User | None) -> None:
     """Delete a group that nothing needs (checked), with its memberships."""
     before = {**_group_data(group), "members": sorted(member_ids(group))}
     db.session.execute(delete(group_members).where(group_members.c.group_id == group.id))
+    db.session.expire(group, ["members"])
     db.session.delete(group)
     db.session.flush()
     record(event="group_deleted", actor_id=_id(actor), before=before)

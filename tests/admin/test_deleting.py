@@ -364,3 +364,35 @@ def test_the_command_line_deletes_by_the_same_rules(app, accounts, change_reques
     assert [e.actor_id for e in _events(app, "group_deleted")] == [None]
     assert len(_events(app, "organisation_deleted")) == 1
     assert len(_events(app, "calendar_deleted")) == 1
+
+
+def test_files_a_former_member_uploaded_keep_the_organisation(
+    app, admin, accounts, change_request_form
+):
+    import io
+
+    from tests.forms.files import png
+
+    acme = accounts.organisation("Acme Ltd")
+    globex = accounts.organisation("Globex")
+    dana = accounts.user("dana@acme.test", Role.CLIENT, acme)
+    browser = app.test_client()
+    accounts.login(browser, "dana@acme.test")
+    uploaded = browser.post(
+        "/forms/change-request/files/attachments",
+        data={
+            "csrf_token": csrf_token(browser, "/forms/change-request/new"),
+            "file": [(io.BytesIO(png()), "sketch.png")],
+        },
+        content_type="multipart/form-data",
+        headers={"HX-Request": "true"},
+    )
+    assert uploaded.status_code == 200
+    with app.app_context():  # Dana moves to Globex before sending her request
+        db.session.get(User, dana).organisation_id = globex
+        db.session.commit()
+    page = f"/admin/organisations/{acme}"
+    reason = _refusal(admin.get(f"{page}/delete"))
+    assert "The organisation Acme Ltd still has 1 files uploaded by people" in reason
+    assert admin.post(f"{page}/delete", {}, page=page).status_code == 409
+    assert _count(app, Organisation) == 2
