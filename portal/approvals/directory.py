@@ -570,7 +570,7 @@ def group_delete_problems(group: Group) -> Problems:
     if drafts:
         problems["drafts"] = _l(
             "The draft of these forms in the designer names the group %(name)s in a step: "
-            "%(forms)s. Take it out of those drafts (or delete them) first.",
+            "%(forms)s. Take it out of those drafts, or discard them, first.",
             name=group.name,
             forms=_some(drafts),
         )
