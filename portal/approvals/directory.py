@@ -638,8 +638,8 @@ def organisation_delete_problems(organisation: Organisation) -> Problems:
     if people or requests:
         return {
             "organisation": _l(
-                "The organisation %(name)s still has %(people)s people and %(requests)s "
-                "requests; only one with neither can be deleted. Its people can be "
+                "The organisation %(name)s still has people (%(people)s) and requests "
+                "(%(requests)s); only one with neither can be deleted. Its people can be "
                 "deactivated instead: they can no longer sign in, and its requests stay "
                 "on record.",
                 name=organisation.name,
@@ -651,7 +651,7 @@ def organisation_delete_problems(organisation: Organisation) -> Problems:
     if files:
         return {
             "organisation": _l(
-                "The organisation %(name)s still has %(files)s files uploaded by people "
+                "The organisation %(name)s still has files (%(files)s) uploaded by people "
                 "who belonged to it, for requests not sent yet.",
                 name=organisation.name,
                 files=files,

@@ -264,7 +264,7 @@ def test_an_organisation_with_people_or_requests_is_not_deleted(app, admin, acco
     accounts.user("dana@acme.test", Role.CLIENT, acme)
     page = f"/admin/organisations/{acme}"
     reason = _refusal(admin.get(f"{page}/delete"))
-    assert "The organisation Acme Ltd still has 1 people and 0 requests" in reason
+    assert "The organisation Acme Ltd still has people (1) and requests (0)" in reason
     assert "Its people can be deactivated instead" in reason
     refused = admin.post(f"{page}/delete", {}, page=page)
     assert refused.status_code == 409 and "deactivated instead" in _refusal(refused)
@@ -337,7 +337,7 @@ def test_the_command_line_deletes_by_the_same_rules(app, accounts, change_reques
 
     refused = runner.invoke(organisations, ["delete", "Acme Ltd"])
     assert refused.exit_code != 0
-    assert "still has 1 people and 0 requests" in refused.output
+    assert "still has people (1) and requests (0)" in refused.output
     assert "deactivated instead" in refused.output
     done = runner.invoke(organisations, ["delete", "Globex"])
     assert done.exit_code == 0 and "Deleted the organisation Globex." in done.output
@@ -393,6 +393,6 @@ def test_files_a_former_member_uploaded_keep_the_organisation(
         db.session.commit()
     page = f"/admin/organisations/{acme}"
     reason = _refusal(admin.get(f"{page}/delete"))
-    assert "The organisation Acme Ltd still has 1 files uploaded by people" in reason
+    assert "The organisation Acme Ltd still has files (1) uploaded by people" in reason
     assert admin.post(f"{page}/delete", {}, page=page).status_code == 409
     assert _count(app, Organisation) == 2
