@@ -1,6 +1,6 @@
 """Working calendars: the days, hours, zone, public holidays (``holidays`` package) and
 extra closed days that deadlines count in. A person or an organisation is given one on
-their own page; this page shows who counts in each."""
+their own page; this page shows who counts in each. One nobody counts in can be deleted."""
 
 from __future__ import annotations
 
@@ -14,7 +14,13 @@ from sqlalchemy import func, select
 from portal.accounts.models import Organisation, User
 from portal.accounts.roles import admin_required
 from portal.admin import bp
-from portal.admin.common import organisation_choices, page, put_problems, row_or_404
+from portal.admin.common import (
+    deletion_page,
+    organisation_choices,
+    page,
+    put_problems,
+    row_or_404,
+)
 from portal.admin.forms import (
     AssignCalendarForm,
     CalendarForm,
@@ -133,14 +139,7 @@ def _save(calendar: Calendar | None):  # noqa: ANN202
     status = 422 if form.errors else 200
     used_by = {"people": [], "organisations": []}
     if calendar is not None:
-        used_by["people"] = db.session.scalars(
-            select(User).where(User.calendar_id == calendar.id).order_by(User.name)
-        ).all()
-        used_by["organisations"] = db.session.scalars(
-            select(Organisation)
-            .where(Organisation.calendar_id == calendar.id)
-            .order_by(Organisation.name)
-        ).all()
+        used_by["organisations"], used_by["people"] = directory.calendar_users(calendar)
     return page(
         "admin/calendars/calendar.html",
         status=status,
@@ -194,3 +193,25 @@ def new_calendar():
 @admin_required
 def calendar(calendar_id: int):
     return _save(row_or_404(Calendar, calendar_id))
+
+
+@bp.route("/calendars/<int:calendar_id>/delete", methods=["GET", "POST"])
+@admin_required
+def delete_calendar(calendar_id: int):
+    """What deleting the calendar removes (GET), or the deletion (POST); refused with the
+    reason while an organisation or a person counts in it."""
+    calendar = row_or_404(Calendar, calendar_id)
+    problems = directory.calendar_delete_problems(calendar)
+    if request.method == "POST" and not problems:
+        name = calendar.name
+        directory.delete_calendar(calendar, current_user)
+        db.session.commit()
+        flash(_("The calendar %(name)s is deleted.", name=name), "info")
+        return redirect(url_for("admin.calendars"))
+    return deletion_page(
+        heading=_("Delete the working calendar %(name)s", name=calendar.name),
+        removed=[_("the working calendar %(name)s", name=calendar.name)],
+        problems=problems,
+        action=url_for("admin.delete_calendar", calendar_id=calendar.id),
+        back=url_for("admin.calendar", calendar_id=calendar.id),
+    )

@@ -57,6 +57,25 @@ def put_problems(form: FlaskForm, problems: Mapping[str, str]) -> bool:
     return bool(problems)
 
 
+def deletion_page(
+    *, heading: str, removed: list[str], problems: Mapping[str, str], action: str, back: str
+):  # noqa: ANN201
+    """The confirmation of a deletion: what it removes and the button that does it; or, when
+    something still needs the row, why it cannot go (nothing is changed). A refused post
+    answers 409 with the same page."""
+    status = 409 if problems and request.method == "POST" else 200
+    return page(
+        "admin/delete.html",
+        status=status,
+        heading=heading,
+        removed=removed,
+        # str(): the reasons quote names admins typed, which must be escaped (see above).
+        problems=[str(message) for message in problems.values()],
+        action=action,
+        back=back,
+    )
+
+
 def picked_staff(rule: str, add: Callable[[User], object]) -> FlaskForm | None:
     """Add the member of staff picked in the posted form with ``add(user)`` and commit; the
     form, its problem beside the picker, when the person may not be given this part (``rule``

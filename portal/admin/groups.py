@@ -1,5 +1,6 @@
 """Groups a step can go to, such as the change control board (``ccb``): make one, change
-its title, add and remove members (approvers and admins only) in place."""
+its title, add and remove members (approvers and admins only) in place, and delete one
+that no form and no open request needs."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ from sqlalchemy import select
 from portal.accounts.models import User
 from portal.accounts.roles import admin_required
 from portal.admin import bp
-from portal.admin.common import is_htmx, page, picked_staff, put_problems, row_or_404, staff_choices
+from portal.admin.common import (
+    deletion_page,
+    is_htmx,
+    page,
+    picked_staff,
+    put_problems,
+    row_or_404,
+    staff_choices,
+)
 from portal.admin.forms import GroupForm, GroupTitleForm, PersonPickForm
 from portal.approvals import directory
 from portal.approvals.models import Group
@@ -91,3 +100,29 @@ def remove_group_member(group_id: int, user_id: int):
     if directory.remove_member(found, user, current_user):
         db.session.commit()
     return _members(found)
+
+
+@bp.route("/groups/<int:group_id>/delete", methods=["GET", "POST"])
+@admin_required
+def delete_group(group_id: int):
+    """What deleting the group removes (GET), or the deletion (POST); refused with the
+    reason while a form's chain or an open request still needs it."""
+    found = row_or_404(Group, group_id)
+    problems = directory.group_delete_problems(found)
+    if request.method == "POST" and not problems:
+        name = found.name
+        directory.delete_group(found, current_user)
+        db.session.commit()
+        flash(_("The group %(name)s is deleted.", name=name), "info")
+        return redirect(url_for("admin.groups"))
+    members = ", ".join(f"{u.name} ({u.email})" for u in found.members)
+    return deletion_page(
+        heading=_("Delete the group %(title)s", title=found.title),
+        removed=[
+            _("the group %(name)s (%(title)s)", name=found.name, title=found.title),
+            _("its members: %(names)s", names=members) if members else _("It has no members."),
+        ],
+        problems=problems,
+        action=url_for("admin.delete_group", group_id=found.id),
+        back=url_for("admin.group", group_id=found.id),
+    )

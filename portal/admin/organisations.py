@@ -1,5 +1,6 @@
 """Client organisations: their name, time zone and working calendar, and their account
-approvers (whom a chain's ``{org_approvers: true}`` names), added and removed in place."""
+approvers (whom a chain's ``{org_approvers: true}`` names), added and removed in place. One
+with no people and no requests can be deleted."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from portal.accounts.roles import admin_required
 from portal.admin import bp
 from portal.admin.common import (
     calendar_choices,
+    deletion_page,
     page,
     picked_staff,
     put_problems,
@@ -139,3 +141,31 @@ def remove_account_approver(organisation_id: int, user_id: int):
     if directory.remove_account_approver(org, user, current_user):
         db.session.commit()
     return _approvers(org)
+
+
+@bp.route("/organisations/<int:organisation_id>/delete", methods=["GET", "POST"])
+@admin_required
+def delete_organisation(organisation_id: int):
+    """What deleting the organisation removes (GET), or the deletion (POST); refused with
+    the reason while it has people or requests."""
+    org = row_or_404(Organisation, organisation_id)
+    problems = directory.organisation_delete_problems(org)
+    if request.method == "POST" and not problems:
+        name = org.name
+        directory.delete_organisation(org, current_user)
+        db.session.commit()
+        flash(_("The organisation %(name)s is deleted.", name=name), "info")
+        return redirect(url_for("admin.organisations"))
+    removed = [_("the organisation %(name)s", name=org.name)]
+    approvers = ", ".join(f"{u.name} ({u.email})" for u in directory.account_approvers(org))
+    if approvers:
+        removed.append(
+            _("its account approvers (the people themselves stay): %(names)s", names=approvers)
+        )
+    return deletion_page(
+        heading=_("Delete the organisation %(name)s", name=org.name),
+        removed=removed,
+        problems=problems,
+        action=url_for("admin.delete_organisation", organisation_id=org.id),
+        back=url_for("admin.organisation", organisation_id=org.id),
+    )

@@ -11,6 +11,9 @@ now on; a step already open keeps its people (an admin reassigns them).
 Every command is safe to repeat: adding what is there, or removing what is not, says so
 and changes nothing. A command with a bad argument changes nothing at all, and lists every
 problem it found.
+
+``delete`` removes a group, a calendar or an organisation that nothing needs any more, by
+the rules the admin pages apply; while something still needs it, it says what and fails.
 """
 
 from __future__ import annotations
@@ -162,6 +165,18 @@ def remove_members(name: str, emails: tuple[str, ...]) -> None:
     db.session.commit()
 
 
+@groups.command("delete")
+@click.argument("name")
+def delete_group(name: str) -> None:
+    """Delete the group NAME and its memberships, when no form's chain names it and no
+    open request still needs it."""
+    group = _group(name)
+    _fail(directory.group_delete_problems(group).values())
+    directory.delete_group(group, None)
+    db.session.commit()
+    click.echo(f"Deleted the group {name}.")
+
+
 @groups.command("list")
 def list_groups() -> None:
     """Every group with its members."""
@@ -180,6 +195,18 @@ def list_groups() -> None:
 @click.group(cls=AppGroup, help="Client organisations and the people who approve for them.")
 def organisations() -> None:
     pass
+
+
+@organisations.command("delete")
+@click.argument("name")
+def delete_organisation(name: str) -> None:
+    """Delete the organisation NAME, when it has no people and no requests (its people can
+    be deactivated instead); its account approvers stop approving for it."""
+    org = _organisation(name)
+    _fail(directory.organisation_delete_problems(org).values())
+    directory.delete_organisation(org, None)
+    db.session.commit()
+    click.echo(f"Deleted the organisation {name}.")
 
 
 @organisations.group("approvers", cls=AppGroup)
@@ -409,6 +436,21 @@ def assign_calendar(name, organisation_names, emails) -> None:  # noqa: ANN001
         directory.assign_calendar(target, calendar, None)
     db.session.commit()
     click.echo(f"Calendar {name} now counts for {len(targets)} organisation(s) and people.")
+
+
+@calendars.command("delete")
+@click.argument("name")
+def delete_calendar(name: str) -> None:
+    """Delete the calendar NAME, when no organisation and nobody counts in it."""
+    from portal.approvals.models import Calendar
+
+    calendar = db.session.scalar(select(Calendar).where(Calendar.name == name))
+    if calendar is None:
+        raise click.ClickException(f"there is no calendar called {name!r}")
+    _fail(directory.calendar_delete_problems(calendar).values())
+    directory.delete_calendar(calendar, None)
+    db.session.commit()
+    click.echo(f"Deleted the calendar {name}.")
 
 
 @calendars.command("list")

@@ -6,17 +6,24 @@ Checks return their problems as ``{field: message}`` (lazy gettext: read in the 
 language; the command line reads them in English), all at once, never only the first.
 Changes add to the session and leave a trace entry with before and after; the caller
 commits, so a change and its trace are written together or not at all.
+
+A group, a working calendar or an organisation can be deleted only when nothing needs it
+any more: ``*_delete_problems`` says what still does (empty when it can go), and
+``delete_*`` removes it with what belongs to it alone, leaving its last state in the trace.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from datetime import date, time
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 
 from portal.accounts.models import ROLE_LABELS, Organisation, Role, User
+from portal.accounts.people import organisation_data
 from portal.approvals.models import (
     Calendar,
     Delegation,
@@ -384,6 +391,19 @@ def assign_calendar(target: User | Organisation, calendar: Calendar | None, acto
         )
 
 
+def calendar_users(calendar: Calendar) -> tuple[list[Organisation], list[User]]:
+    """The organisations and the people whose deadlines count in this calendar."""
+    organisations = db.session.scalars(
+        select(Organisation)
+        .where(Organisation.calendar_id == calendar.id)
+        .order_by(Organisation.name)
+    ).all()
+    people = db.session.scalars(
+        select(User).where(User.calendar_id == calendar.id).order_by(User.name)
+    ).all()
+    return organisations, people
+
+
 def describe(calendar: Calendar) -> str:
     """``mon, tue, wed, thu 09:00-17:00 Europe/Berlin, holidays of DE``."""
     days = ", ".join(DAY_NAMES[int(d)] for d in calendar.workdays.split(","))
@@ -391,6 +411,270 @@ def describe(calendar: Calendar) -> str:
     if calendar.subdivision:
         where += f"-{calendar.subdivision}"
     return f"{days} {calendar.day_starts}-{calendar.day_ends} {calendar.zone}{where}"
+
+
+# -- deleting ---------------------------------------------------------------------------------
+
+#: Names a refusal quotes before it says "and N more".
+SHOWN = 10
+#: Requests in these statuses need nobody any more.
+CLOSED_STATUSES = ("completed", "rejected", "declined", "withdrawn")
+
+
+def _some(names: Iterable[str]) -> str:
+    names = list(names)
+    shown = ", ".join(names[:SHOWN])
+    return shown if len(names) <= SHOWN else f"{shown}, … (+{len(names) - SHOWN})"
+
+
+def _names_group(rule: Any, name: str) -> bool:
+    return getattr(rule, "name", None) == "group" and getattr(rule, "params", None) == name
+
+
+def _loaded_steps_naming(chain: Any, name: str) -> dict[str, tuple[bool, bool]]:
+    """``{step: (its assignees name the group, its escalate_to does)}`` for a loaded chain."""
+    found = {}
+    for step in chain.steps if chain is not None else ():
+        assigned = any(_names_group(rule, name) for rule in step.assignees)
+        escalated = _names_group(step.escalate_to, name)
+        if assigned or escalated:
+            found[step.name] = (assigned, escalated)
+    return found
+
+
+def _written_steps_naming(definition: Any, name: str) -> dict[str, tuple[bool, bool]]:
+    """The same for a chain as written that does not load (a draft being worked on, say):
+    its steps read the way the chain designer reads them."""
+    from portal.designer.chain_editing import flatten
+
+    chain = definition.get("chain") if isinstance(definition, Mapping) else None
+    found = {}
+    for entry in flatten(chain if isinstance(chain, Mapping) else None):
+        rules = entry.step.get("assignees")
+        rules = list(rules) if isinstance(rules, list) else [rules]
+        escalate_to = entry.step.get("escalate_to")
+        assigned = any(_written_names_group(rule, name) for rule in rules)
+        escalated = _written_names_group(escalate_to, name)
+        if assigned or escalated:
+            found[str(entry.step.get("name"))] = (assigned, escalated)
+    return found
+
+
+def _written_names_group(rule: Any, name: str) -> bool:
+    return isinstance(rule, Mapping) and len(rule) == 1 and rule.get("group") == name
+
+
+def _version_steps_naming(version: Any, name: str) -> dict[str, tuple[bool, bool]]:
+    from portal.forms.definition import DefinitionError
+    from portal.forms.service import definition_of
+
+    try:
+        return _loaded_steps_naming(definition_of(version).chain, name)
+    except DefinitionError:
+        return _written_steps_naming(version.definition, name)
+
+
+def _draft_steps_naming(draft: Any, name: str) -> dict[str, tuple[bool, bool]]:
+    from portal.forms.definition import DefinitionError
+    from portal.forms.service import check_definition
+
+    try:
+        return _loaded_steps_naming(check_definition(draft.definition).chain, name)
+    except DefinitionError:
+        return _written_steps_naming(draft.definition, name)
+
+
+def forms_naming_group(name: str) -> tuple[list[str], list[str]]:
+    """The forms whose published version, and those whose draft in the designer, name the
+    group in a step of their chain (as assignees or as whom the step escalates to).
+    Archived forms count: they can be brought back."""
+    from portal.designer.models import FormDraft
+    from portal.forms.models import Form, FormVersion
+
+    latest = (
+        select(FormVersion.form_id, func.max(FormVersion.number).label("number"))
+        .group_by(FormVersion.form_id)
+        .subquery()
+    )
+    versions = db.session.execute(
+        select(Form.name, FormVersion)
+        .join(FormVersion, FormVersion.form_id == Form.id)
+        .join(
+            latest,
+            (latest.c.form_id == FormVersion.form_id) & (latest.c.number == FormVersion.number),
+        )
+        .order_by(Form.name)
+    ).all()
+    published = [form for form, version in versions if _version_steps_naming(version, name)]
+    drafts = [
+        draft.form_name
+        for draft in db.session.scalars(select(FormDraft).order_by(FormDraft.form_name))
+        if _draft_steps_naming(draft, name)
+    ]
+    return published, drafts
+
+
+def requests_needing_group(name: str) -> list[str]:
+    """The numbers of the open requests that will still look the group up: a step that
+    names it has not started yet, or may still escalate to it. (A step looks its people up
+    when it starts; one already open keeps them.)"""
+    from portal.approvals.engine import OPEN_STEP, State
+    from portal.forms.models import FormVersion
+    from portal.requests.models import ChangeRequest
+
+    is_open = ChangeRequest.status.not_in(CLOSED_STATUSES) & ChangeRequest.chain_state.is_not(None)
+    version_ids = db.session.scalars(
+        select(ChangeRequest.form_version_id).where(is_open).distinct()
+    )
+    steps_by_version = {}
+    for version in db.session.scalars(
+        select(FormVersion).where(FormVersion.id.in_(list(version_ids)))
+    ):
+        steps = _version_steps_naming(version, name)
+        if steps:
+            steps_by_version[version.id] = steps
+    if not steps_by_version:
+        return []
+    numbers = []
+    rows = db.session.execute(
+        select(ChangeRequest.number, ChangeRequest.form_version_id, ChangeRequest.chain_state)
+        .where(is_open, ChangeRequest.form_version_id.in_(list(steps_by_version)))
+        .order_by(ChangeRequest.id)
+    )
+    for number, version_id, chain_state in rows:
+        state = State.from_json(chain_state)
+        if state.finished:
+            continue
+        for step, (assigned, escalated) in steps_by_version[version_id].items():
+            status = state.steps[step].status if step in state.steps else "waiting"
+            if (assigned and status == "waiting") or (
+                escalated and (status == "waiting" or status in OPEN_STEP)
+            ):
+                numbers.append(number)
+                break
+    return numbers
+
+
+def group_delete_problems(group: Group) -> Problems:
+    """What still needs the group: forms whose chain names it, open requests that will
+    look it up. Empty when it can be deleted."""
+    problems: Problems = {}
+    published, drafts = forms_naming_group(group.name)
+    if published:
+        problems["published"] = _l(
+            "The published version of these forms names the group %(name)s in a step: "
+            "%(forms)s. Publish them without it first.",
+            name=group.name,
+            forms=_some(published),
+        )
+    if drafts:
+        problems["drafts"] = _l(
+            "The draft of these forms in the designer names the group %(name)s in a step: "
+            "%(forms)s. Take it out of those drafts, or discard them, first.",
+            name=group.name,
+            forms=_some(drafts),
+        )
+    numbers = requests_needing_group(group.name)
+    if numbers:
+        problems["requests"] = _l(
+            "These open requests still need the group %(name)s for a step that has not "
+            "finished: %(numbers)s. Wait until they are finished.",
+            name=group.name,
+            numbers=_some(numbers),
+        )
+    return problems
+
+
+def delete_group(group: Group, actor: User | None) -> None:
+    """Delete a group that nothing needs (checked), with its memberships."""
+    before = {**_group_data(group), "members": sorted(member_ids(group))}
+    db.session.execute(delete(group_members).where(group_members.c.group_id == group.id))
+    db.session.expire(group, ["members"])
+    db.session.delete(group)
+    db.session.flush()
+    record(event="group_deleted", actor_id=_id(actor), before=before)
+
+
+def calendar_delete_problems(calendar: Calendar) -> Problems:
+    """Who still counts deadlines in the calendar. Empty when it can be deleted."""
+    organisations, people = calendar_users(calendar)
+    problems: Problems = {}
+    if organisations:
+        problems["organisations"] = _l(
+            "These organisations count their deadlines in the calendar %(name)s: "
+            "%(names)s. Give them another calendar (or the portal's default) first.",
+            name=calendar.name,
+            names=_some(o.name for o in organisations),
+        )
+    if people:
+        problems["people"] = _l(
+            "These people count their deadlines in the calendar %(name)s: %(names)s. "
+            "Give them another calendar (or the portal's default) first.",
+            name=calendar.name,
+            names=_some(f"{u.name} ({u.email})" for u in people),
+        )
+    return problems
+
+
+def delete_calendar(calendar: Calendar, actor: User | None) -> None:
+    """Delete a calendar nobody counts in (checked)."""
+    before = calendar_data(calendar)
+    db.session.delete(calendar)
+    db.session.flush()
+    record(event="calendar_deleted", actor_id=_id(actor), before=before)
+
+
+def organisation_delete_problems(organisation: Organisation) -> Problems:
+    """Why the organisation cannot be deleted: it still has people, requests, or files its
+    people uploaded. Empty when it can."""
+    from portal.requests.models import Attachment, ChangeRequest
+
+    def count(model) -> int:  # noqa: ANN001
+        return db.session.scalar(
+            select(func.count(model.id)).where(model.organisation_id == organisation.id)
+        )
+
+    people, requests = count(User), count(ChangeRequest)
+    if people or requests:
+        return {
+            "organisation": _l(
+                "The organisation %(name)s still has people (%(people)s) and requests "
+                "(%(requests)s); only one with neither can be deleted. Its people can be "
+                "deactivated instead: they can no longer sign in, and its requests stay "
+                "on record.",
+                name=organisation.name,
+                people=people,
+                requests=requests,
+            )
+        }
+    files = count(Attachment)
+    if files:
+        return {
+            "organisation": _l(
+                "The organisation %(name)s still has files (%(files)s) uploaded by people "
+                "who belonged to it, for requests not sent yet.",
+                name=organisation.name,
+                files=files,
+            )
+        }
+    return {}
+
+
+def delete_organisation(organisation: Organisation, actor: User | None) -> None:
+    """Delete an organisation with no people and no requests (checked), and the links that
+    made staff its account approvers."""
+    before = {
+        **organisation_data(organisation),
+        "account_approvers": sorted(approver_ids(organisation)),
+    }
+    db.session.execute(
+        delete(organisation_approvers).where(
+            organisation_approvers.c.organisation_id == organisation.id
+        )
+    )
+    db.session.delete(organisation)
+    db.session.flush()
+    record(event="organisation_deleted", actor_id=_id(actor), before=before)
 
 
 def _id(user: User | None) -> int | None:

@@ -140,11 +140,14 @@ PAGES = [
     ("admin", "/admin/roles/"),
     ("admin", "/admin/organisations/"),
     ("admin", "/admin/organisations/{org}"),
+    ("admin", "/admin/organisations/{org}/delete"),  # refused: its client is named
     ("admin", "/admin/groups/"),
     ("admin", "/admin/groups/{group}"),
+    ("admin", "/admin/groups/{group}/delete"),  # its title and members are named
     ("admin", "/admin/delegations/"),
     ("admin", "/admin/calendars/"),
     ("admin", "/admin/calendars/{calendar}"),
+    ("admin", "/admin/calendars/{calendar}/delete"),  # refused: who counts in it is named
     ("admin", "/admin/inbound"),
     ("admin", "/admin/inbound/{receipt}"),
     ("admin", "/"),
