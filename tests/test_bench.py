@@ -16,8 +16,17 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_bench_inprocess_sends_the_change_request_and_reports_both_halves():
     env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
     done = subprocess.run(
-        [sys.executable, "-m", "bench.inprocess", "--requests", "60", "--rounds", "3",
-         "--warmup", "1"],  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "bench.inprocess",
+            "--requests",
+            "60",
+            "--rounds",
+            "3",
+            "--warmup",
+            "1",
+        ],  # fmt: skip
         cwd=ROOT,
         env=env,
         capture_output=True,
