@@ -223,7 +223,7 @@ class Phones:
         self.problems.append(f"[{phone.name}] {kind} on {phone.page.url} ({location}): {text}")
 
     def _request_failed(self, phone: Phone, request) -> None:
-        # A newer autosave replaces one still under way (hx-sync="this:replace"): by design.
+        # An autosave still under way when the page is left (Submit, a link) is cancelled.
         if request.method == "POST" and request.url.endswith("/draft"):
             return
         # Following a link cancels what the page was still loading.
