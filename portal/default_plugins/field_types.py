@@ -82,9 +82,15 @@ def _text(texts, ctx) -> str:  # noqa: ANN001
     return localize(texts, ctx.locale, ctx.default_language)
 
 
-def _kwargs(field: FieldDef, label: str, ctx: EntryContext, validators: list, **extra) -> dict:
+def _kwargs(
+    field: FieldDef, label: str, ctx: EntryContext, validators: list, default: Any = None, **extra
+) -> dict:
+    """The field's label, validators and default answer (``default``: the definition's
+    default already turned into what the WTForms field holds, when it differs)."""
     kwargs = {"label": label, "validators": validators, **extra}
-    if field.default is not None:
+    if default is not None:
+        kwargs["default"] = default
+    elif field.default is not None:
         kwargs["default"] = field.default
     return kwargs
 
@@ -234,6 +240,9 @@ class MoneyField(wtforms.Field):
             self.data = _decimal(data.get("amount"))
             self.currency = data.get("currency") or self.currency
             self.raw_amount = "" if data.get("amount") is None else str(data.get("amount"))
+        elif isinstance(data, int | float | Decimal) and not isinstance(data, bool):
+            self.data = _decimal(data)  # a default amount, in the currency chosen at the start
+            self.raw_amount = "" if self.data is None else str(self.data)
         else:
             self.data = None
         if formdata is not None and (self.name in formdata or self.currency_name in formdata):
@@ -301,6 +310,29 @@ class MoneyType(FieldType):
 # -- dates and times --------------------------------------------------------------------------
 
 
+def _date_default(field: FieldDef) -> date | None:
+    """A date default (stored as ``2026-01-31``) as the date the input shows."""
+    try:
+        return date.fromisoformat(str(field.default)) if field.default is not None else None
+    except ValueError:
+        return None
+
+
+def _datetime_default(field: FieldDef, ctx: EntryContext) -> datetime | None:
+    """A moment given as default, as the wall-clock time the person sees in their own zone:
+    one written with a zone (``Z``, ``+01:00``) is moved into theirs; one without is taken
+    as it stands, in whatever zone the person is."""
+    if field.default is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(field.default).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(ctx.timezone).replace(tzinfo=None)
+    return moment
+
+
 class DateRange:
     def __init__(self, low: Any, high: Any):
         self.low = date.fromisoformat(str(low)) if low else None
@@ -325,7 +357,7 @@ class DateType(FieldType):
     def make_field(self, field, label, ctx):
         validators = _presence(field) + [DateRange(field.min, field.max)]
         return wtforms.DateField(
-            **_kwargs(field, label, ctx, validators),
+            **_kwargs(field, label, ctx, validators, default=_date_default(field)),
             render_kw={k: str(val) for k, val in (("min", field.min), ("max", field.max)) if val},
         )
 
@@ -350,7 +382,8 @@ class DateTimeType(FieldType):
     def make_field(self, field, label, ctx):
         validators = _presence(field) + [DateRange(field.min, field.max)]
         return wtforms.DateTimeLocalField(
-            **_kwargs(field, label, ctx, validators), format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"]
+            **_kwargs(field, label, ctx, validators, default=_datetime_default(field, ctx)),
+            format=["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S"],
         )
 
     def to_storage(self, data, field, ctx):

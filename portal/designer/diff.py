@@ -23,6 +23,9 @@ class Change:
     name: str
     keys: tuple[str, ...] = ()
     """For a changed field or step, the keys that differ (``label.de``, ``options``)."""
+    default: tuple[str, str] | None = None
+    """For a field whose default answer changed: the old and the new one, as text ("" for
+    none), so the admin sees what a new request will start with."""
 
 
 @dataclass
@@ -77,7 +80,11 @@ def _named_changes(old: list, new: list) -> list[Change]:
         if name not in old_by:
             changes.append(Change("added", str(name)))
         elif item != old_by[name]:
-            changes.append(Change("changed", str(name), tuple(_keys(old_by[name], item))))
+            keys = tuple(_keys(old_by[name], item))
+            default = None
+            if "default" in keys:
+                default = (_text(old_by[name].get("default")), _text(item.get("default")))
+            changes.append(Change("changed", str(name), keys, default))
     changes += [Change("removed", str(name)) for name in old_by if name not in new_by]
     kept_old = [name for name in old_by if name in new_by]
     kept_new = [name for name in new_by if name in old_by]
@@ -107,3 +114,14 @@ def _keys(old: Mapping, new: Mapping) -> list[str]:
 
 
 _TEXTS = ("label", "help", "placeholder", "title", "description")
+
+
+def _text(value: Any) -> str:
+    """A default answer as plain text: ``a, b`` for several, ``true``/``false`` for a box."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value)
+    return str(value)

@@ -173,10 +173,21 @@ def move_field(definition: dict, index: int, to: int) -> int:
     return to
 
 
-def set_type(definition: dict, index: int, rules: FieldTypeRules, option_label: str) -> None:
+def set_type(
+    definition: dict,
+    index: int,
+    rules: FieldTypeRules,
+    option_label: str,
+    old_rules: FieldTypeRules | None = None,
+) -> None:
     """Change a field's type, keeping every key the new type accepts (label, help,
-    options, bounds…) and dropping the others; a type that needs options gets two."""
+    options, bounds…) and dropping the others; a type that needs options gets two.
+    The default answer stays when it means the same for the new type (text for text, one
+    choice becoming a list of one…) and goes otherwise."""
     field = field_at(definition, index)
+    if old_rules is not None and "default" in field:
+        kept = convert_default(field["default"], old_rules.default_kind(), rules.default_kind())
+        set_key(field, "default", kept)
     field["type"] = rules.name
     keep = set(allowed_keys(rules))
     for key in list(field):
@@ -196,6 +207,45 @@ def set_key(field: dict, key: str, value: Any) -> None:
         field.pop(key, None)
     else:
         field[key] = value
+
+
+# --- the default answer -----------------------------------------------------------------
+
+_SAME_MEANING = {("text", "any"), ("any", "text")}
+
+
+def convert_default(value: Any, old_kind: str, new_kind: str) -> Any:
+    """A default answer carried over a change of type: the same value when the kind stays,
+    one choice as a list of one (and back), else None (the default goes)."""
+    if old_kind == new_kind or (old_kind, new_kind) in _SAME_MEANING:
+        return value
+    if (old_kind, new_kind) == ("option", "options"):
+        return [value]
+    if (old_kind, new_kind) == ("options", "option") and isinstance(value, list):
+        return value[0] if len(value) == 1 else None
+    return None
+
+
+BOOL_CHOICES = {"yes": True, "no": False}
+
+
+def parse_default(kind: str, posted: list[str]) -> Any:
+    """What the designer's default control posted (its values, in order), as the value a
+    definition holds for a field of this kind (``FieldTypeRules.default_kind``); None when
+    it was cleared. Text that does not fit is kept as typed, so the loader says what is
+    wrong beside the control and nothing typed is lost."""
+    if kind == "options":
+        chosen = [value for value in posted if value]
+        return list(dict.fromkeys(chosen)) or None
+    text = posted[0] if posted else ""
+    if kind in ("text", "any"):
+        text = text.replace("\r\n", "\n")
+        return text if text.strip() else None
+    if kind == "number":
+        return parse_number(text)
+    if kind == "bool":
+        return BOOL_CHOICES.get(text, text or None)
+    return text.strip() or None  # option, date, datetime
 
 
 def parse_number(text: str) -> Any:

@@ -126,7 +126,9 @@ def _apply_field(definition, index, field, data, rules, language, labels) -> Non
     p = f"f{index}."
     wanted_type = data.get(p + "type")
     if wanted_type and wanted_type != field.get("type") and wanted_type in rules:
-        editing.set_type(definition, index, rules[wanted_type], labels.option)
+        editing.set_type(
+            definition, index, rules[wanted_type], labels.option, rules.get(field.get("type"))
+        )
     type_rules = rules.get(field.get("type"))
     allowed = set(allowed_keys(type_rules)) if type_rules else set()
     if p + "name" in data:
@@ -158,6 +160,7 @@ def _apply_field(definition, index, field, data, rules, language, labels) -> Non
             field.pop("pattern", None)
     if "options" in allowed:
         _apply_options(definition, index, field, data, p, language)
+    _apply_default(field, data, p, type_rules)
     _apply_extras(field, data, p, type_rules)
     _apply_condition(definition, index, field, data, p, rules)
 
@@ -171,6 +174,18 @@ def _apply_options(definition, index, field, data, p, language) -> None:  # noqa
         if prefix + ".value" in data:
             option["value"] = data.get(prefix + ".value", "")
         _apply_texts(option, "label", data, prefix + ".label", language)
+
+
+def _apply_default(field: dict, data: FormData, p: str, type_rules) -> None:  # noqa: ANN001
+    """The default answer, from the control drawn for the field's kind. A control drawn
+    for another kind (the type was changed in the same post) is not read: the default
+    was carried over by the type change."""
+    if type_rules is None or p + "default_kind" not in data:
+        return
+    kind = type_rules.default_kind()
+    if kind == "none" or data.get(p + "default_kind") != kind:
+        return
+    editing.set_key(field, "default", editing.parse_default(kind, data.getlist(p + "default")))
 
 
 def _apply_extras(field: dict, data: FormData, p: str, type_rules) -> None:  # noqa: ANN001
@@ -234,7 +249,9 @@ def _apply_condition(definition, index, field, data, p, rules) -> None:  # noqa:
 
 # --- the button pressed -----------------------------------------------------------------
 
-_OP = re.compile(r"(add|remove|up|down|opt_add|opt_remove|opt_up|opt_down):([a-z0-9_]+)(?::(\d+))?")
+_OP = re.compile(
+    r"(add|remove|up|down|opt_add|opt_remove|opt_up|opt_down|no_default):([a-z0-9_]+)(?::(\d+))?"
+)
 
 
 def _apply_op(definition: dict, data: FormData, rules: Mapping, labels: Labels) -> Outcome:
@@ -269,6 +286,9 @@ def _apply_op(definition: dict, data: FormData, rules: Mapping, labels: Labels) 
             outcome = _moved(definition, landed)
             outcome.focus_control = verb
             return outcome
+        if verb == "no_default":
+            editing.field_at(definition, index).pop("default", None)
+            return Outcome(focus=index)
         if verb == "opt_add":
             editing.add_option(
                 definition,

@@ -25,6 +25,8 @@ from portal.forms.entry import FieldView, entry_context, field_view
 from portal.forms.service import Definition, check_definition, field_rules, field_types
 
 GENERAL = "general"
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_LOCAL_MOMENT = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2})?")
 
 
 @dataclass
@@ -84,8 +86,8 @@ def slot_paths(data: Mapping) -> list[str]:
 
 
 _SHOWN_KEYS = (
-    "placeholder", "required", "options", "min", "max", "min_length", "max_length", "pattern",
-    "multiple", "currencies", "default_currency", "accept", "max_files", "max_size_mb",
+    "placeholder", "required", "default", "options", "min", "max", "min_length", "max_length",
+    "pattern", "multiple", "currencies", "default_currency", "accept", "max_files", "max_size_mb",
 )  # fmt: skip
 """The keys beyond the common ones that the editor has an input (and a message slot) for."""
 
@@ -191,6 +193,54 @@ class FieldEditor:
         from portal.forms.definition import allowed_keys
 
         return self.rules is not None and key in allowed_keys(self.rules)
+
+    @property
+    def default_kind(self) -> str:
+        """What the default answer is (``FieldTypeRules.default_kind``): it picks the control."""
+        return self.rules.default_kind() if self.rules is not None else "none"
+
+    @property
+    def default_text(self) -> str:
+        """The default answer as its text box shows it ("" when there is none)."""
+        value = self.data.get("default")
+        if value is None:
+            return ""
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        return str(value)
+
+    @property
+    def default_input_type(self) -> str:
+        """``date`` or ``datetime-local`` while the default fits such an input (or is empty);
+        ``text`` for one it cannot show (a moment with a zone, a mistyped date), so that
+        what is there is seen, kept and can be corrected."""
+        wanted = {"date": ("date", _DATE), "datetime": ("datetime-local", _LOCAL_MOMENT)}
+        if self.default_kind not in wanted:
+            return "text"
+        input_type, fits = wanted[self.default_kind]
+        text = self.default_text
+        return input_type if not text or fits.fullmatch(text) else "text"
+
+    def default_choices(self, language: str) -> list[tuple[str, str, bool, bool]]:
+        """For a default picked among the options: each option as (value, label, chosen,
+        False), then any chosen value that is no longer an option (renamed or removed) as
+        (value, value, True, True), so it is shown with its message instead of vanishing."""
+        value = self.data.get("default")
+        chosen = value if isinstance(value, list) else ([] if value is None else [value])
+        chosen = [str(item) for item in chosen]
+        found = []
+        options = self.data.get("options") if isinstance(self.data.get("options"), list) else []
+        for option in options:
+            if isinstance(option, Mapping):
+                stored = str(option.get("value", ""))
+                texts = editing.texts_of(option.get("label"), language)
+                label = texts.get(language) or next(iter(texts.values()), "") or stored
+            else:
+                stored = label = str(option)
+            found.append((stored, label, stored in chosen, False))
+        known = {choice[0] for choice in found}
+        found += [(item, item, True, True) for item in dict.fromkeys(chosen) if item not in known]
+        return found
 
     def options_of_candidate(self, name: str) -> list:
         for item in self.candidates:

@@ -235,7 +235,13 @@ def open_entry(
     form_class = form_class_for(version.checksum, form_def, types, ctx)
     if formdata is None and draft is not None and draft.answers:
         formdata = draft_formdata(draft.answers)
-    wtform = form_class(formdata=formdata) if formdata is not None else form_class(formdata=None)
+    if formdata is not None:
+        # Answers given (posted, a draft, a request being revised) are all there is: a
+        # question they leave empty stays empty instead of taking its default again.
+        unset = {f.name: None for f in form_def.fields if f.has_value}
+        wtform = form_class(formdata=formdata, data=unset)
+    else:
+        wtform = form_class(formdata=None)  # a new request: every default filled in
     raw = (
         answers_from_formdata(form_def, formdata, types)
         if formdata is not None

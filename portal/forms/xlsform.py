@@ -378,6 +378,7 @@ _KEY_COLUMN = {
 }
 _PORTAL_FIELD_KEYS = (
     "type",
+    "default",
     "placeholder",
     "currencies",
     "default_currency",

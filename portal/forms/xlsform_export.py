@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -111,6 +112,9 @@ def write_xlsform(definition: Mapping[str, Any]) -> bytes:
         ):
             if f.get(key) not in (None, False):
                 extra[key] = f[key]
+        default_cell, default_kept = _default_cells(f.get("default"))
+        if default_kept is not None:
+            extra["default"] = default_kept
         relevant = ""
         if f.get("visible_if"):
             try:
@@ -128,7 +132,7 @@ def write_xlsform(definition: Mapping[str, Any]) -> bytes:
                 "yes" if f.get("required") else "",
                 relevant,
                 checks_to_constraint(_anchored(f)),
-                _default_text(f.get("default")),
+                default_cell,
                 appearance,
                 json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else "",
             ]
@@ -172,6 +176,25 @@ def _languages(definition: Mapping, fields: list, default: str) -> list[str]:
         if isinstance(text, Mapping):
             seen.update(dict.fromkeys(str(code) for code in text))
     return list(seen)
+
+
+def _default_cells(value: Any) -> tuple[str, Any]:
+    """The default answer as the XLSForm ``default`` column writes it, or, when that column
+    cannot carry it back unchanged (an unticked box, text that reads as a calculation,
+    a choice with a space), None there and the value for the ``portal`` column."""
+    if value is None:
+        return "", None
+    text = _default_text(value)
+    items = value if isinstance(value, list | tuple) else []
+    if (
+        value is False
+        or "${" in text
+        or re.search(r"[a-z-]+\(", text)
+        or text.strip() != text
+        or any(not str(item) or str(item).split() != [str(item)] for item in items)
+    ):
+        return "", value
+    return text, None
 
 
 def _default_text(value: Any) -> str:

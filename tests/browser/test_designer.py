@@ -146,3 +146,57 @@ def test_the_designer_pages_have_no_serious_accessibility_problems(phones, accou
         problems[name] = serious(page)
     left = {name: found for name, found in problems.items() if found}
     assert not left, left
+
+
+def test_an_admin_sets_default_answers_on_a_phone_and_the_preview_starts_with_them(
+    phones, accounts
+):
+    """The default answer is set in the question's own panel, with a control that suits
+    it; the preview fills it in, a default that does not fit is told beside its control,
+    and the page stays free of serious accessibility problems."""
+    from tests.browser.test_designer_done import settled
+
+    serious = pytest.importorskip("tests.browser.test_accessibility").serious
+    accounts.user(ADMIN, Role.ADMIN, name="Ada")
+    admin = phones.open("admin")
+    admin.sign_in(ADMIN)
+    page = admin.page
+    admin.go("/admin/forms/new")
+    page.get_by_label("Title").fill("Defaults")
+    page.get_by_label("Name in the address").fill("defaults")
+    page.get_by_role("button", name="Create the form").tap()
+    preview = page.locator("#preview")
+
+    # One choice: the default is picked among the choices, and the preview ticks it.
+    page.get_by_role("button", name="One choice", exact=True).tap()
+    choice = page.locator("#f0-default")
+    expect(choice).to_be_visible()
+    settled(page)  # the redrawn editor is live, as it is by the time a person reads it
+    choice.select_option(label="Option 2")
+    expect(preview.locator("#field-radio input[value=option_2]")).to_be_checked()
+
+    # A date: a date input, and the preview's date input holds it.
+    page.get_by_role("button", name="Date", exact=True).tap()
+    date = page.locator("#f1-default")
+    expect(date).to_have_attribute("type", "date")
+    settled(page)
+    date.fill("2026-03-31")
+    expect(preview.locator("#input-date")).to_have_value("2026-03-31")
+
+    # A number that is not one: the message is beside the control, the text stays in it.
+    page.get_by_role("button", name="Number", exact=True).tap()
+    number = page.locator("#f2-default")
+    expect(number).to_be_visible()
+    settled(page)
+    number.fill("ten")
+    number.press("Tab")
+    expect(page.locator("#p-fields-2-default")).to_contain_text("default must be a number")
+    expect(number).to_have_value("ten")
+    number.fill("10")
+    number.press("Tab")
+    expect(page.locator("#p-fields-2-default")).to_have_text("")
+    expect(preview.locator("#input-number")).to_have_value("10")
+    admin.shot("defaults")
+    found = serious(page)
+    assert not found, found
+    phones.assert_clean()

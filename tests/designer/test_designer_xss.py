@@ -1,12 +1,13 @@
 """Admin-entered text renders as text everywhere the designer puts it.
 
 Each payload goes through every text input of the designer (title, description, labels,
-help, placeholders, choice labels and values, section headings; names, conditions and
-patterns where they are refused), then every page that shows it is parsed as a browser
-parses it: the editor's answer, the editor and its preview, the difference before
-publishing, the versions and lists, the client's fill page and the YAML export. No page
-may gain a script element, an event attribute (on…), an htmx attribute (hx-…) or a
-javascript: link compared with the same page made from harmless text.
+help, placeholders, choice labels and values, section headings, default answers; names,
+conditions, patterns and defaults that do not fit where they are refused), then every
+page that shows it is parsed as a browser parses it: the editor's answer, the editor and
+its preview, the difference before publishing, the versions and lists, the client's fill
+page and the YAML export. No page may gain a script element, an event attribute (on…), an
+htmx attribute (hx-…) or a javascript: link compared with the same page made from
+harmless text.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 import yaml
 
 from portal.accounts.models import Role
-from tests.designer.page import elements, text_of
+from tests.designer.page import elements, form_values, text_of
 
 PAYLOADS = [
     "<script>alert(1)</script>",
@@ -68,6 +69,8 @@ def fill_in(designer, draft: int, text: str) -> list:
     for option in (0, 1):
         values[f"f1.o{option}.label.en"] = text
     values["f1.o0.value"] = text  # a value is text too, and the loader accepts it
+    values.update({"f0.default_kind": "text", "f0.default": text})  # a default answer,
+    values.update({"f1.default_kind": "option", "f1.default": text})  # and a chosen one
     answers.append(designer.post(draft, values))
     return answers
 
@@ -98,7 +101,15 @@ def pages_of(app, designer, accounts, text: str, name: str) -> dict[str, str]:
     token = designer.token(f"/admin/forms/{name}/versions")
     opened = designer.browser.post(f"/admin/forms/{name}/edit", data={"csrf_token": token})
     second = int(opened.location.rsplit("/", 1)[1])
-    designer.post(second, {"f0.label.fr": text, "f0.name": "renamed"})
+    designer.post(
+        second,
+        {
+            "f0.label.fr": text,
+            "f0.name": "renamed",
+            "f1.default_kind": "option",
+            "f1.default": "",  # the difference shows the default that goes
+        },
+    )
     pages["difference 2"] = designer.browser.get(f"/admin/forms/drafts/{second}/publish").get_data(
         as_text=True
     )
@@ -124,6 +135,9 @@ def test_a_payload_in_every_text_input_stays_text_on_every_page(
         assert fingerprint(html) == fingerprint(clean[page]), page
     assert payload in text_of(dirty["fill"])  # shown to the client as the text it is
     assert payload in text_of(dirty["editor"])
+    assert payload in text_of(dirty["difference 2"])  # the default that goes, as text
+    fill = dict(form_values(dirty["fill"], "entry"))
+    assert fill["text"] == payload and fill["select"] == payload  # the defaults, as given
     exported = dirty["export"]
     assert exported.mimetype == "application/yaml"
     assert exported.headers["Content-Disposition"].startswith("attachment;")
@@ -138,6 +152,8 @@ def test_a_refused_payload_is_shown_as_text_beside_its_input(designer, payload):
     designer.post(draft, {"op": "add:text"})
     designer.post(draft, {"op": "add:text"})
     designer.post(draft, {"f1.cond_mode": "advanced"})
+    designer.post(draft, {"op": "add:select"})
+    designer.post(draft, {"op": "add:date"})
     baseline = designer.browser.get(f"/admin/forms/drafts/{draft}").get_data(as_text=True)
     answer = designer.post(
         draft,
@@ -149,6 +165,10 @@ def test_a_refused_payload_is_shown_as_text_beside_its_input(designer, payload):
             "f0.pattern": payload,
             "f1.cond_mode": "advanced",
             "f1.visible_if": payload,
+            "f2.default_kind": "option",
+            "f2.default": payload,  # not one of the choices: the message quotes it
+            "f3.default_kind": "date",
+            "f3.default": payload,  # not a date: kept in its box, as text
         },
     )
     assert answer.status_code == 200
@@ -156,6 +176,8 @@ def test_a_refused_payload_is_shown_as_text_beside_its_input(designer, payload):
     review = designer.browser.get(f"/admin/forms/drafts/{draft}/publish")
     assert review.status_code == 200
     assert "Fix these first" in review.get_data(as_text=True)
+    assert payload in text_of(page.split('id="p-fields-2-default"', 1)[1].split("</p>", 1)[0])
+    assert dict(form_values(page, "editor"))["f3.default"] == payload
     for html in (answer.get_data(as_text=True), page, review.get_data(as_text=True)):
         found = fingerprint(html)
         allowed = fingerprint(baseline)

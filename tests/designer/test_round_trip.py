@@ -1,5 +1,6 @@
 """Whatever the designer holds exports to the YAML ``portal forms import`` reads, and
-nothing is lost on the way: for the shipped change-request form and every template.
+nothing is lost on the way: for the shipped change-request form, every template, and a
+form with a default answer of every kind (the editor's default controls post them back).
 
 Three trips for each definition ``x`` (compared as checked, canonical definitions):
 the designer's export of a draft imports back to ``x``; a published version exported and
@@ -24,7 +25,8 @@ from tests.designer.page import form_values
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = [ROOT / "portal/forms/library/change-request.yaml"]
 LIBRARY = sorted((ROOT / "portal/forms/templates_library").glob("*.yaml"))
-DEFINITIONS = SHIPPED + [path for path in LIBRARY if path.name != "index.yaml"]
+EVERY_DEFAULT = ROOT / "tests/forms/every_default.yaml"  # a default answer of every kind
+DEFINITIONS = SHIPPED + [path for path in LIBRARY if path.name != "index.yaml"] + [EVERY_DEFAULT]
 
 
 def canonical(app, data) -> dict:

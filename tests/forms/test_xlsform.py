@@ -249,6 +249,44 @@ def test_the_shipped_change_request_form_survives_the_trip_out_and_back(rules):
     assert load_definition(again, rules) == load_definition(data, rules)
 
 
+EVERY_DEFAULT = Path(__file__).with_name("every_default.yaml")
+
+
+def test_a_default_answer_of_every_kind_goes_out_in_the_default_column_and_comes_back(rules):
+    data = parse_definition_text(EVERY_DEFAULT.read_text(), str(EVERY_DEFAULT))
+    exported = write_xlsform(data)
+    again, unmapped = read_xlsform(exported, "every-default.xlsx", rules)
+    assert unmapped == []
+    assert load_definition(again, rules) == load_definition(data, rules)
+    book = openpyxl.load_workbook(io.BytesIO(exported))
+    header = [cell.value for cell in book["survey"][1]]
+    rows = {row[1]: dict(zip(header, row, strict=False)) for row in book["survey"].iter_rows(
+        min_row=2, values_only=True)}  # fmt: skip
+    assert rows["colour"]["default"] == "green"  # the standard XLSForm column
+    assert rows["extras"]["default"] == "wifi coffee"
+    assert rows["budget"]["default"] == "1250.5"
+    assert rows["due"]["default"] == "2026-03-31"
+    assert rows["agree"]["default"] == "OK"
+    assert not rows["newsletter"]["default"]  # an unticked box: XLSForm has no word for it
+    assert '"default": false' in rows["newsletter"]["portal"]
+
+
+@pytest.mark.parametrize(
+    "default",
+    ["costs ${budget} or more", "see note(2)", " padded ", ["a b"]],
+    ids=["reference", "function", "spaces", "choice-with-space"],
+)
+def test_a_default_the_default_column_would_misread_travels_in_the_portal_column(rules, default):
+    kind = "multiselect" if isinstance(default, list) else "text"
+    field = {"name": "q", "type": kind, "label": "Q", "default": default}
+    if kind == "multiselect":
+        field["options"] = ["a b", "c"]
+    data = {"name": "f", "title": "T", "fields": [field]}
+    again, unmapped = read_xlsform(write_xlsform(data), "f.xlsx", rules)
+    assert unmapped == []
+    assert again["fields"][0]["default"] == default
+
+
 def test_the_export_has_the_three_xlsform_sheets_and_language_columns(rules):
     definition, _ = read_fixture("change_request.xlsx", rules)
     book = openpyxl.load_workbook(io.BytesIO(write_xlsform(definition)))
