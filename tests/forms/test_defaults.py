@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from portal.accounts.models import Role
 from portal.extensions import db
 from portal.forms.definition import parse_definition_text
 from portal.forms.service import publish
 from portal.requests.models import ChangeRequest, Draft
 from tests.conftest import csrf_token
 from tests.designer.page import form_values
+from tests.forms.test_filling import dana as dana  # noqa: F401  (the fixture)
 
 EVERY_DEFAULT = Path(__file__).with_name("every_default.yaml")
 
@@ -26,14 +26,6 @@ def every_default(app):
     with app.app_context():
         publish(parse_definition_text(EVERY_DEFAULT.read_text(), str(EVERY_DEFAULT)))
         db.session.commit()
-
-
-@pytest.fixture
-def dana(client, accounts):
-    org = accounts.organisation("Acme Ltd", timezone="Europe/London")
-    accounts.user("dana@acme.test", Role.CLIENT, org, timezone="Europe/Berlin")
-    accounts.login(client, "dana@acme.test")
-    return client
 
 
 def shown(client) -> MultiDict:
