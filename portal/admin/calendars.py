@@ -15,7 +15,7 @@ from portal.accounts.models import Organisation, User
 from portal.accounts.roles import admin_required
 from portal.admin import bp
 from portal.admin.common import (
-    deletion_page,
+    confirm_deletion,
     organisation_choices,
     page,
     put_problems,
@@ -201,17 +201,12 @@ def delete_calendar(calendar_id: int):
     """What deleting the calendar removes (GET), or the deletion (POST); refused with the
     reason while an organisation or a person counts in it."""
     calendar = row_or_404(Calendar, calendar_id)
-    problems = directory.calendar_delete_problems(calendar)
-    if request.method == "POST" and not problems:
-        name = calendar.name
-        directory.delete_calendar(calendar, current_user)
-        db.session.commit()
-        flash(_("The calendar %(name)s is deleted.", name=name), "info")
-        return redirect(url_for("admin.calendars"))
-    return deletion_page(
+    return confirm_deletion(
+        problems=directory.calendar_delete_problems(calendar),
+        delete=lambda: directory.delete_calendar(calendar, current_user),
+        done=_("The calendar %(name)s is deleted.", name=calendar.name),
+        listing=url_for("admin.calendars"),
         heading=_("Delete the working calendar %(name)s", name=calendar.name),
         removed=[_("the working calendar %(name)s", name=calendar.name)],
-        problems=problems,
-        action=url_for("admin.delete_calendar", calendar_id=calendar.id),
         back=url_for("admin.calendar", calendar_id=calendar.id),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from flask import make_response, render_template, request
+from flask import flash, make_response, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import select
@@ -57,12 +57,25 @@ def put_problems(form: FlaskForm, problems: Mapping[str, str]) -> bool:
     return bool(problems)
 
 
-def deletion_page(
-    *, heading: str, removed: list[str], problems: Mapping[str, str], action: str, back: str
+def confirm_deletion(
+    *,
+    problems: Mapping[str, str],
+    delete: Callable[[], object],
+    done: str,
+    listing: str,
+    heading: str,
+    removed: list[str],
+    back: str,
 ):  # noqa: ANN201
-    """The confirmation of a deletion: what it removes and the button that does it; or, when
-    something still needs the row, why it cannot go (nothing is changed). A refused post
-    answers 409 with the same page."""
+    """The one way a group, a calendar or an organisation is deleted. GET: what deleting
+    removes, and the button that does it; POST: ``delete()``, commit, ``done`` flashed and
+    back to ``listing``. While something still needs the row, both show why it cannot go
+    (``problems``) and change nothing; a refused POST answers 409."""
+    if request.method == "POST" and not problems:
+        delete()
+        db.session.commit()
+        flash(done, "info")
+        return redirect(listing)
     status = 409 if problems and request.method == "POST" else 200
     return page(
         "admin/delete.html",
@@ -71,7 +84,7 @@ def deletion_page(
         removed=removed,
         # str(): the reasons quote names admins typed, which must be escaped (see above).
         problems=[str(message) for message in problems.values()],
-        action=action,
+        action=request.path,
         back=back,
     )
 

@@ -13,7 +13,7 @@ from portal.accounts.models import User
 from portal.accounts.roles import admin_required
 from portal.admin import bp
 from portal.admin.common import (
-    deletion_page,
+    confirm_deletion,
     is_htmx,
     page,
     picked_staff,
@@ -108,21 +108,16 @@ def delete_group(group_id: int):
     """What deleting the group removes (GET), or the deletion (POST); refused with the
     reason while a form's chain or an open request still needs it."""
     found = row_or_404(Group, group_id)
-    problems = directory.group_delete_problems(found)
-    if request.method == "POST" and not problems:
-        name = found.name
-        directory.delete_group(found, current_user)
-        db.session.commit()
-        flash(_("The group %(name)s is deleted.", name=name), "info")
-        return redirect(url_for("admin.groups"))
     members = ", ".join(f"{u.name} ({u.email})" for u in found.members)
-    return deletion_page(
+    return confirm_deletion(
+        problems=directory.group_delete_problems(found),
+        delete=lambda: directory.delete_group(found, current_user),
+        done=_("The group %(name)s is deleted.", name=found.name),
+        listing=url_for("admin.groups"),
         heading=_("Delete the group %(title)s", title=found.title),
         removed=[
             _("the group %(name)s (%(title)s)", name=found.name, title=found.title),
             _("its members: %(names)s", names=members) if members else _("It has no members."),
         ],
-        problems=problems,
-        action=url_for("admin.delete_group", group_id=found.id),
         back=url_for("admin.group", group_id=found.id),
     )

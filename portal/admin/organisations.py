@@ -15,7 +15,7 @@ from portal.accounts.roles import admin_required
 from portal.admin import bp
 from portal.admin.common import (
     calendar_choices,
-    deletion_page,
+    confirm_deletion,
     page,
     picked_staff,
     put_problems,
@@ -149,23 +149,18 @@ def delete_organisation(organisation_id: int):
     """What deleting the organisation removes (GET), or the deletion (POST); refused with
     the reason while it has people or requests."""
     org = row_or_404(Organisation, organisation_id)
-    problems = directory.organisation_delete_problems(org)
-    if request.method == "POST" and not problems:
-        name = org.name
-        directory.delete_organisation(org, current_user)
-        db.session.commit()
-        flash(_("The organisation %(name)s is deleted.", name=name), "info")
-        return redirect(url_for("admin.organisations"))
     removed = [_("the organisation %(name)s", name=org.name)]
     approvers = ", ".join(f"{u.name} ({u.email})" for u in directory.account_approvers(org))
     if approvers:
         removed.append(
             _("its account approvers (the people themselves stay): %(names)s", names=approvers)
         )
-    return deletion_page(
+    return confirm_deletion(
+        problems=directory.organisation_delete_problems(org),
+        delete=lambda: directory.delete_organisation(org, current_user),
+        done=_("The organisation %(name)s is deleted.", name=org.name),
+        listing=url_for("admin.organisations"),
         heading=_("Delete the organisation %(name)s", name=org.name),
         removed=removed,
-        problems=problems,
-        action=url_for("admin.delete_organisation", organisation_id=org.id),
         back=url_for("admin.organisation", organisation_id=org.id),
     )
