@@ -4,6 +4,7 @@ shared services put beside their fields, and the choices of people and calendars
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from flask import flash, make_response, redirect, render_template, request
 from flask_babel import gettext as _
@@ -25,11 +26,30 @@ def row_or_404(model, row_id: int):  # noqa: ANN001, ANN201
     return db.get_or_404(model, row_id)
 
 
-def older_than() -> int | None:
-    """The id a "Show more" page starts below (``?before=``); a number outside the ids
-    names none, and the page starts from the newest."""
+@dataclass
+class NewestFirst:
+    """One page of a long admin table, newest first: ``rows`` below the id in ``?before=``
+    ("Show more"), whether older ones follow, and whether htmx asked for the rows alone."""
+
+    rows: list
+    has_more: bool
+    before: int | None
+    rows_only: bool
+
+    def context(self) -> dict:
+        return {"rows": self.rows, "has_more": self.has_more, "before": self.before}
+
+
+def newest_first(query, id_column, size: int) -> NewestFirst:  # noqa: ANN001
+    """``query`` (already ordered by ``id_column`` descending) from ``?before=`` on, ``size``
+    rows; a ``before`` outside the ids names none, and the page starts from the newest."""
     before = request.args.get("before", type=int)
-    return before if before is not None and 0 < before <= LARGEST_ID else None
+    before = before if before is not None and 0 < before <= LARGEST_ID else None
+    if before is not None:
+        query = query.where(id_column < before)
+    rows = db.session.execute(query.limit(size + 1)).all()
+    rows_only = request.args.get("fragment") == "rows" and is_htmx()
+    return NewestFirst(rows[:size], len(rows) > size, before, rows_only)
 
 
 def is_htmx() -> bool:

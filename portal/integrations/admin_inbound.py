@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from portal.accounts.roles import admin_required
-from portal.admin.common import is_htmx, older_than, page, row_or_404
+from portal.admin.common import newest_first, page, row_or_404
 from portal.extensions import db
 from portal.integrations import bp
 from portal.integrations.inbound_jobs import DEFAULT_DAYS
@@ -96,22 +96,15 @@ def inbound():
     connector = request.args.get("connector") or None
     outcome = request.args.get("outcome") or None
     outcome = outcome if outcome in OUTCOME_LABELS else None
-    before = older_than()
-    query = receipts_query(connector, outcome)
-    if before is not None:
-        query = query.where(InboundReceipt.id < before)
-    rows = db.session.execute(query.limit(PAGE_SIZE + 1)).all()
-    fragment = request.args.get("fragment") == "rows" and is_htmx()
+    shown = newest_first(receipts_query(connector, outcome), InboundReceipt.id, PAGE_SIZE)
     names: set[str] = set()
-    if not fragment:  # the filter offers the connectors that called, and the one asked for
+    if not shown.rows_only:  # the filter offers the connectors that called, and the one asked for
         names = set(db.session.scalars(select(InboundReceipt.connector).distinct()))
         names |= {connector} if connector else set()
     return page(
         "integrations/inbound.html",
-        "integrations/_receipt_rows.html" if fragment else None,
-        rows=rows[:PAGE_SIZE],
-        has_more=len(rows) > PAGE_SIZE,
-        before=before,
+        "integrations/_receipt_rows.html" if shown.rows_only else None,
+        **shown.context(),
         connector=connector,
         outcome=outcome,
         connector_names=sorted(names),

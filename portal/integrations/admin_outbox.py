@@ -12,7 +12,7 @@ from flask_login import current_user
 from sqlalchemy import select
 
 from portal.accounts.roles import admin_required
-from portal.admin.common import is_htmx, older_than, page
+from portal.admin.common import newest_first, page
 from portal.audit.trace import record
 from portal.extensions import db
 from portal.integrations import bp
@@ -50,24 +50,17 @@ def outbox():
     state = request.args.get("state") or None
     state = state if state in STATES else None
     connector = request.args.get("connector") or None
-    before = older_than()
-    query = deliveries_query(state, connector)
-    if before is not None:
-        query = query.where(OutboxDelivery.id < before)
-    rows = db.session.execute(query.limit(PAGE_SIZE + 1)).all()
-    fragment = request.args.get("fragment") == "rows" and is_htmx()
+    shown = newest_first(deliveries_query(state, connector), OutboxDelivery.id, PAGE_SIZE)
     names: list[str] = []
-    if not fragment:
+    if not shown.rows_only:
         names = sorted(
             set(current_app.extensions["portal.registries"].connectors)
             | set(db.session.scalars(select(OutboxDelivery.connector).distinct()))
         )
     return page(
         "integrations/outbox.html",
-        "integrations/_delivery_rows.html" if fragment else None,
-        rows=rows[:PAGE_SIZE],
-        has_more=len(rows) > PAGE_SIZE,
-        before=before,
+        "integrations/_delivery_rows.html" if shown.rows_only else None,
+        **shown.context(),
         states=STATES,
         state=state,
         connector=connector,
