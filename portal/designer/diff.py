@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from portal.designer.editing import default_as_text
+
 FORM_KEYS = ("title", "description", "default_language", "number_prefix")
 
 
@@ -83,7 +85,10 @@ def _named_changes(old: list, new: list) -> list[Change]:
             keys = tuple(_keys(old_by[name], item))
             default = None
             if "default" in keys:
-                default = (_text(old_by[name].get("default")), _text(item.get("default")))
+                default = (
+                    default_as_text(old_by[name].get("default")),
+                    default_as_text(item.get("default")),
+                )
             changes.append(Change("changed", str(name), keys, default))
     changes += [Change("removed", str(name)) for name in old_by if name not in new_by]
     kept_old = [name for name in old_by if name in new_by]
@@ -114,14 +119,3 @@ def _keys(old: Mapping, new: Mapping) -> list[str]:
 
 
 _TEXTS = ("label", "help", "placeholder", "title", "description")
-
-
-def _text(value: Any) -> str:
-    """A default answer as plain text: ``a, b`` for several, ``true``/``false`` for a box."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list | tuple):
-        return ", ".join(str(item) for item in value)
-    return str(value)

@@ -226,6 +226,18 @@ def convert_default(value: Any, old_kind: str, new_kind: str) -> Any:
     return None
 
 
+def default_as_text(value: Any) -> str:
+    """A default answer as the designer writes it out ("" for none): ``true``/``false`` for a
+    box, ``a, b`` for several choices; its text box and the publish page show it so."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ", ".join(str(item) for item in value)
+    return str(value)
+
+
 BOOL_CHOICES = {"yes": True, "no": False}
 
 

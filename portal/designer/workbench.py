@@ -202,12 +202,7 @@ class FieldEditor:
     @property
     def default_text(self) -> str:
         """The default answer as its text box shows it ("" when there is none)."""
-        value = self.data.get("default")
-        if value is None:
-            return ""
-        if isinstance(value, bool):
-            return "true" if value else "false"
-        return str(value)
+        return editing.default_as_text(self.data.get("default"))
 
     @property
     def default_input_type(self) -> str:
